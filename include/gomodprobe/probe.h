@@ -1,0 +1,107 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gomodprobe/config.h"
+
+
+namespace gomodprobe {
+
+/// Why a probe run failed. A closed set: each value maps to one fixed `reason` label value, so the
+/// cardinality of `gomodprobe_probe_failures_total` is bounded whatever the network does.
+enum class FailureReason {
+  None,
+  DnsNxdomain,          ///< "dns_nxdomain": the resolver says the name does not exist (rcode 3)
+  DnsNoAnswer,          ///< "dns_no_answer": NOERROR with no record of the wanted family
+  DnsServfail,          ///< "dns_servfail": rcode 2 (or REFUSED)
+  DnsTimeout,           ///< "dns_timeout": the resolver did not answer in time
+  DnsError,             ///< "dns_error": any other resolver failure
+  ConnectRefused,       ///< "connect_refused": TCP RST on connect (ECONNREFUSED)
+  ConnectTimeout,       ///< "connect_timeout": no TCP handshake before the deadline
+  ConnectError,         ///< "connect_error": other connect failure (unreachable, …)
+  TlsCertExpired,       ///< "tls_cert_expired": X509_V_ERR_CERT_HAS_EXPIRED (or not yet valid)
+  TlsCertUntrusted,     ///< "tls_cert_untrusted": chain does not lead to a trust anchor
+  TlsHostnameMismatch,  ///< "tls_hostname_mismatch": certificate not valid for the host
+  TlsHandshake,         ///< "tls_handshake": any other TLS failure
+  HttpStatus,           ///< "http_status": a non-2xx status code
+  HttpProtocol,         ///< "http_protocol": malformed or truncated HTTP, h2 stream errors
+  Timeout,              ///< "timeout": the run hit its timeout after connecting
+};
+
+/// Label value of a reason ("" for None).
+[[nodiscard]] std::string_view toLabel(FailureReason reason);
+/// Every reason but None, in declaration order (for pre-initialised counters and docs).
+[[nodiscard]] std::span<const FailureReason> allFailureReasons();
+
+/// Phases of one HTTP attempt, named as blackbox_exporter names them.
+enum class Phase { Resolve, Connect, Tls, Processing, Transfer };
+inline constexpr std::size_t kPhaseCount = 5;
+[[nodiscard]] std::string_view toLabel(Phase phase);
+
+/// The answer of one resolver for the target's host name.
+struct DnsLookup {
+  std::string resolver;              ///< ResolverSpec::label()
+  double duration_seconds = 0;       ///< query sent → last answer (A and AAAA run in parallel)
+  FailureReason reason = FailureReason::None;
+  std::string detail;                ///< c-ares error text when failed
+  std::vector<std::string> ipv4;     ///< sorted
+  std::vector<std::string> ipv6;     ///< sorted
+};
+
+struct TlsInfo {
+  std::string version;                 ///< "TLSv1.3"
+  std::string cipher;                  ///< OpenSSL name, "TLS_AES_256_GCM_SHA384"
+  std::optional<double> not_after;     ///< earliest notAfter of the presented chain, Unix seconds
+};
+
+/// One HTTP attempt over a fresh connection with one requested version.
+struct HttpAttempt {
+  HttpVersion requested = HttpVersion::Http1_1;
+  bool success = false;
+  FailureReason reason = FailureReason::None;
+  std::string detail;  ///< human-readable, bounded; never contains secrets
+  long status_code = 0;
+  /// What the server spoke, from CURLINFO_HTTP_VERSION: 1.0, 1.1, 2 or 3; 0 = no response.
+  double negotiated_version = 0;
+  /// Seconds per phase; nullopt = phase not reached. resolve is the c-ares lookup of the primary
+  /// resolver, shared by all attempts of a run; the others come from CURLINFO_*_TIME_T.
+  std::array<std::optional<double>, kPhaseCount> phases{};
+  std::optional<TlsInfo> tls;
+  std::uint64_t body_bytes = 0;
+};
+
+/// Outcome of one scheduled run of one target. Probes never throw: every failure ends up here.
+struct ProbeResult {
+  std::string target;
+  TargetKind kind = TargetKind::Http;
+  bool success = false;
+  FailureReason reason = FailureReason::None;  ///< first failure (DNS, then attempts in order)
+  std::string detail;
+  double duration_seconds = 0;   ///< whole run
+  double started_at = 0;         ///< Unix seconds (wall clock)
+  std::vector<DnsLookup> dns;    ///< one per configured resolver, in config order; empty for IP hosts
+  std::optional<bool> resolvers_agree;  ///< set when ≥ 2 resolvers answered
+  std::string address;           ///< the address connected to
+  std::vector<HttpAttempt> http; ///< one per requested version, in config order
+};
+
+using ProbeCallback = std::function<void(ProbeResult)>;
+
+/// One kind of check against one target. run() starts a run on the event loop's thread and
+/// returns at once; `done` is called exactly once on that thread, also on failure or timeout (the
+/// run's own deadline is the target's timeout). A Probe may be destroyed while its run is in
+/// flight: the run keeps what it needs alive. Implementations never throw on network input.
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  virtual void run(ProbeCallback done) = 0;
+};
+
+}  // namespace gomodprobe

@@ -1,0 +1,130 @@
+#include "agent/agent.h"
+
+#include "agent/logging.h"
+
+namespace gomodprobe::agent {
+
+namespace {
+
+std::vector<scheduler::ScheduledTarget> scheduleOf(const Config& config) {
+  std::vector<scheduler::ScheduledTarget> out;
+  out.reserve(config.targets.size());
+  for (const auto& target : config.targets) out.push_back({target.name, target.interval});
+  return out;
+}
+
+}  // namespace
+
+Agent::Agent(const Clock& clock, metrics::ProbeCollector& collector, probe::ProbeFactory factory)
+    : clock_(clock),
+      collector_(collector),
+      factory_(std::move(factory)),
+      loop_(clock),
+      scheduler_(clock, GlobalConfig{}.max_concurrent_probes) {}
+
+Agent::~Agent() { stop(); }
+
+void Agent::start(const Config& config) {
+  applyConfig(config);
+  thread_ = std::thread([this] { loop_.run(); });
+}
+
+void Agent::applyConfig(const Config& config) {
+  loop_.post([this, config] { install(config); });
+}
+
+void Agent::stop() {
+  if (!thread_.joinable()) return;
+  loop_.stop();
+  thread_.join();
+}
+
+void Agent::install(const Config& config) {
+  targets_.clear();
+  for (const auto& target : config.targets) targets_.emplace(target.name, target);
+  scheduler_.setMaxConcurrent(config.global.max_concurrent_probes);
+  scheduler_.setTargets(scheduleOf(config));
+  collector_.setTargets(config.targets);
+  collector_.setInFlight(scheduler_.inFlight());
+  logging::get("agent")->info("config installed: {} targets from {}", config.targets.size(),
+                             config.source);
+  rearm();
+}
+
+void Agent::rearm() {
+  if (timer_) loop_.cancelTimer(*timer_);
+  timer_.reset();
+  if (auto when = scheduler_.nextWakeup()) {
+    timer_ = loop_.addTimer(*when, [this] {
+      timer_.reset();
+      tick();
+    });
+  }
+}
+
+void Agent::tick() {
+  for (const auto& order : scheduler_.takeDue()) startRun(order);
+  collector_.setInFlight(scheduler_.inFlight());
+  collector_.setSkippedRuns(scheduler_.skippedRuns());
+  rearm();
+}
+
+void Agent::startRun(const scheduler::StartOrder& order) {
+  auto it = targets_.find(order.target);
+  if (it == targets_.end()) {
+    scheduler_.finished(order.target);
+    return;
+  }
+  collector_.observeSchedulerLag(order.lag_seconds);
+  auto probe = factory_(it->second, loop_);
+  probe->run([this, name = order.target](ProbeResult result) {
+    collector_.record(result);
+    if (!result.success) {
+      logging::get("probe")->debug("target={} reason={} detail=\"{}\"", result.target,
+                                  toLabel(result.reason), result.detail);
+    }
+    scheduler_.finished(name);
+    collector_.setInFlight(scheduler_.inFlight());
+    // A slot may have freed up for a waiting target: look again (on the loop, not re-entrantly).
+    loop_.post([this] { tick(); });
+  });
+}
+
+std::vector<ProbeResult> runOnce(const Config& config, const Clock& clock,
+                                 const probe::ProbeFactory& factory,
+                                 const std::function<void(const ProbeResult&)>& on_result) {
+  net::EventLoop loop(clock);
+  std::vector<std::optional<ProbeResult>> results(config.targets.size());
+  std::size_t next = 0;
+  std::size_t running = 0;
+  std::size_t finished = 0;
+  const auto cap = static_cast<std::size_t>(std::max(1, config.global.max_concurrent_probes));
+
+  std::function<void()> fill = [&] {
+    while (running < cap && next < config.targets.size()) {
+      const std::size_t index = next++;
+      ++running;
+      auto probe = factory(config.targets[index], loop);
+      probe->run([&, index](ProbeResult result) {
+        if (on_result) on_result(result);
+        results[index] = std::move(result);
+        --running;
+        if (++finished == config.targets.size()) {
+          loop.stop();
+        } else {
+          loop.post(fill);
+        }
+      });
+    }
+  };
+  if (config.targets.empty()) return {};
+  loop.post(fill);
+  loop.run();
+
+  std::vector<ProbeResult> out;
+  out.reserve(results.size());
+  for (auto& result : results) out.push_back(std::move(*result));
+  return out;
+}
+
+}  // namespace gomodprobe::agent

@@ -1,0 +1,110 @@
+#include "agent/report.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace gomodprobe::agent {
+
+namespace {
+
+std::string ms(std::optional<double> seconds) {
+  return seconds ? fmt::format("{:.1f}ms", *seconds * 1000.0) : std::string("-");
+}
+
+std::string versionText(double version) {
+  if (version == 0) return "-";
+  return version == 2 || version == 3 ? fmt::format("{:.0f}", version)
+                                      : fmt::format("{:.1f}", version);
+}
+
+}  // namespace
+
+std::string formatText(const std::vector<ProbeResult>& results) {
+  std::string out = fmt::format("{:<28} {:<8} {:<6} {:<22} {}\n", "TARGET", "KIND", "RESULT",
+                                "REASON", "DURATION");
+  for (const auto& r : results) {
+    out += fmt::format("{:<28} {:<8} {:<6} {:<22} {}\n", r.target, toString(r.kind),
+                       r.success ? "ok" : "FAIL", r.success ? "-" : std::string(toLabel(r.reason)),
+                       ms(r.duration_seconds));
+    for (const auto& d : r.dns) {
+      std::string answers;
+      for (const auto& a : d.ipv4) answers += (answers.empty() ? "" : ",") + a;
+      for (const auto& a : d.ipv6) answers += (answers.empty() ? "" : ",") + a;
+      out += fmt::format("  dns {:<22} {:>9}  {}\n", d.resolver, ms(d.duration_seconds),
+                         d.reason == FailureReason::None
+                             ? answers
+                             : fmt::format("{} ({})", toLabel(d.reason), d.detail));
+    }
+    if (r.resolvers_agree) {
+      out += fmt::format("  dns resolvers agree: {}\n", *r.resolvers_agree ? "yes" : "NO");
+    }
+    for (const auto& h : r.http) {
+      out += fmt::format(
+          "  http/{:<3} {:<4} status={:<3} negotiated={:<3} resolve={} connect={} tls={} "
+          "processing={} transfer={}",
+          toString(h.requested), h.success ? "ok" : "FAIL", h.status_code,
+          versionText(h.negotiated_version), ms(h.phases[0]), ms(h.phases[1]), ms(h.phases[2]),
+          ms(h.phases[3]), ms(h.phases[4]));
+      if (h.tls) out += fmt::format(" {} {}", h.tls->version, h.tls->cipher);
+      if (!h.success) out += fmt::format(" reason={} ({})", toLabel(h.reason), h.detail);
+      out += "\n";
+    }
+    if (!r.success && r.http.empty() && !r.detail.empty()) {
+      out += fmt::format("  error: {}\n", r.detail);
+    }
+  }
+  return out;
+}
+
+nlohmann::json toJson(const std::vector<ProbeResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json target = {
+        {"target", r.target},
+        {"kind", toString(r.kind)},
+        {"success", r.success},
+        {"reason", std::string(toLabel(r.reason))},
+        {"detail", r.detail},
+        {"duration_seconds", r.duration_seconds},
+        {"started_at", r.started_at},
+        {"address", r.address},
+    };
+    nlohmann::json dns = nlohmann::json::array();
+    for (const auto& d : r.dns) {
+      dns.push_back({{"resolver", d.resolver},
+                     {"duration_seconds", d.duration_seconds},
+                     {"reason", std::string(toLabel(d.reason))},
+                     {"detail", d.detail},
+                     {"ipv4", d.ipv4},
+                     {"ipv6", d.ipv6}});
+    }
+    target["dns"] = std::move(dns);
+    if (r.resolvers_agree) target["resolvers_agree"] = *r.resolvers_agree;
+    nlohmann::json http = nlohmann::json::array();
+    for (const auto& h : r.http) {
+      nlohmann::json attempt = {{"http_version", toString(h.requested)},
+                                {"success", h.success},
+                                {"reason", std::string(toLabel(h.reason))},
+                                {"detail", h.detail},
+                                {"status_code", h.status_code},
+                                {"negotiated_version", h.negotiated_version},
+                                {"body_bytes", h.body_bytes}};
+      nlohmann::json phases = nlohmann::json::object();
+      for (std::size_t p = 0; p < kPhaseCount; ++p) {
+        if (h.phases[p]) phases[std::string(toLabel(static_cast<Phase>(p)))] = *h.phases[p];
+      }
+      attempt["phases"] = std::move(phases);
+      if (h.tls) {
+        attempt["tls"] = {{"version", h.tls->version}, {"cipher", h.tls->cipher}};
+        if (h.tls->not_after) attempt["tls"]["not_after"] = *h.tls->not_after;
+      }
+      http.push_back(std::move(attempt));
+    }
+    target["http"] = std::move(http);
+    out.push_back(std::move(target));
+  }
+  return out;
+}
+
+}  // namespace gomodprobe::agent

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "gomodprobe/config.h"
+
+namespace gomodprobe::config {
+
+/// A configuration error, located in its source. what() is "file:line:column: message"; line and
+/// column are 1-based (0 when the error has no position, e.g. an unreadable file).
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, int column, const std::string& message);
+  [[nodiscard]] const std::string& file() const { return file_; }
+  [[nodiscard]] int line() const { return line_; }
+  [[nodiscard]] int column() const { return column_; }
+  [[nodiscard]] const std::string& message() const { return message_; }
+
+ private:
+  std::string file_;
+  int line_;
+  int column_;
+  std::string message_;
+};
+
+/// Reads and validates a YAML config file. Throws ConfigError.
+[[nodiscard]] Config loadConfigFile(const std::string& path);
+
+/// Parses and validates YAML text; `source` names it in errors. Throws ConfigError.
+/// Strict: unknown keys, wrong types, bad durations/URLs/resolvers, duplicate target names and
+/// timeout >= interval are errors. Global defaults are applied to every target.
+[[nodiscard]] Config parseConfig(std::string_view yaml, const std::string& source);
+
+/// Looks up an environment variable (injected so tests need not touch the process environment).
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+/// The process environment.
+[[nodiscard]] EnvLookup processEnv();
+
+/// The embedded default: one goproxy target per GOPROXY entry (default
+/// "https://proxy.golang.org,direct"; "direct"/"off" skipped; ',' and '|' both separate entries;
+/// entries without a scheme get "https://") and one sumdb target for GOSUMDB (default
+/// "sum.golang.org" → https://sum.golang.org, path /latest; "off" → none; "name+key url" form uses
+/// the url). Target names derive from the host ("proxy-golang-org", "sumdb-sum-golang-org").
+[[nodiscard]] Config defaultConfig(const EnvLookup& env);
+
+/// Prometheus duration syntax: one or more <number><unit> with unit in ms, s, m, h, d, w, y
+/// ("1m30s", "250ms"). nullopt when malformed or zero.
+[[nodiscard]] std::optional<std::chrono::milliseconds> parseDuration(std::string_view text);
+
+/// "system", "IP", "IP:port", "[v6]" or "[v6]:port". nullopt when malformed.
+[[nodiscard]] std::optional<ResolverSpec> parseResolver(std::string_view text);
+
+}  // namespace gomodprobe::config

@@ -1,0 +1,172 @@
+// gomodprobe: Prometheus exporter and synthetic probe agent for the Go module supply chain.
+// The only file outside the core library: command line, signals, and wiring.
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+
+#include "agent/agent.h"
+#include "agent/logging.h"
+#include "agent/report.h"
+#include "config/config_loader.h"
+#include "metrics/probe_collector.h"
+#include "net/handles.h"
+#include "web/web_server.h"
+
+namespace {
+
+using gomodprobe::Config;
+namespace cfg = gomodprobe::config;
+
+Config loadConfig(const std::string& file) {
+  return file.empty() ? cfg::defaultConfig(cfg::processEnv()) : cfg::loadConfigFile(file);
+}
+
+int runCheck(const std::string& config_file, const std::string& output) {
+  Config config;
+  try {
+    config = loadConfig(config_file);
+  } catch (const cfg::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  gomodprobe::net::NetLibraries libraries;
+  gomodprobe::SystemClock clock;
+  const auto results = gomodprobe::agent::runOnce(config, clock);
+  if (output == "json") {
+    std::cout << gomodprobe::agent::toJson(results).dump(2) << "\n";
+  } else {
+    std::cout << gomodprobe::agent::formatText(results);
+  }
+  for (const auto& result : results) {
+    if (!result.success) return 1;
+  }
+  return 0;
+}
+
+int runDaemon(const std::string& config_file, const std::string& listen) {
+  auto log = gomodprobe::logging::get("agent");
+  // Signals are taken synchronously by this thread (sigwait); every other thread inherits the
+  // blocked mask, so SIGHUP never interrupts the loop or a civetweb worker.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  gomodprobe::net::NetLibraries libraries;
+  gomodprobe::SystemClock clock;
+  auto collector =
+      std::make_shared<gomodprobe::metrics::ProbeCollector>(gomodprobe::metrics::currentBuildInfo());
+
+  Config config;
+  try {
+    config = loadConfig(config_file);
+  } catch (const cfg::ConfigError& e) {
+    log->error("cannot load config: {}", e.what());
+    return 1;
+  }
+  collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
+
+  gomodprobe::agent::Agent agent(clock, *collector);
+  agent.start(config);
+
+  std::mutex reload_mutex;
+  auto reload = [&]() -> std::string {
+    std::lock_guard lock(reload_mutex);
+    try {
+      Config next = loadConfig(config_file);
+      agent.applyConfig(next);
+      collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
+      log->info("config reloaded: {} targets", next.targets.size());
+      return {};
+    } catch (const cfg::ConfigError& e) {
+      collector->setConfigReload(false, 0);
+      log->error("config reload failed, keeping the running config: {}", e.what());
+      return e.what();
+    }
+  };
+
+  std::unique_ptr<gomodprobe::web::WebServer> server;
+  try {
+    server = std::make_unique<gomodprobe::web::WebServer>(listen, collector,
+                                                          gomodprobe::web::WebHandlers{reload, {}});
+  } catch (const std::exception& e) {
+    log->error("{}", e.what());
+    agent.stop();
+    return 1;
+  }
+  log->info("gomodprobe {} started: {} targets, listening on {}", GOMODPROBE_VERSION,
+            config.targets.size(), listen);
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      (void)reload();
+      continue;
+    }
+    log->info("received signal {}, shutting down", sig);
+    break;
+  }
+  server.reset();
+  agent.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gomodprobe: probes Go module proxies, checksum databases and VCS hosts, "
+               "and exposes Prometheus metrics"};
+  app.set_version_flag("--version", std::string("gomodprobe ") + GOMODPROBE_VERSION + " (" +
+                                        GOMODPROBE_REVISION + ")");
+  std::string config_file;
+  std::string listen = ":9817";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool config_check = false;
+  app.add_option("--config.file", config_file,
+                 "YAML configuration file (default: targets from GOPROXY and GOSUMDB)");
+  app.add_option("--web.listen-address", listen, "Address of /metrics and the web endpoints")
+      ->capture_default_str();
+  app.add_option("--log.level", log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--log.format", log_format, "logfmt or json")
+      ->check(CLI::IsMember({"logfmt", "json"}))
+      ->capture_default_str();
+  app.add_flag("--config.check", config_check, "Validate the configuration and exit");
+
+  std::string output = "text";
+  CLI::App* check = app.add_subcommand(
+      "check", "Run every target once, print the results, exit 1 if any target failed");
+  check->add_option("--config.file", config_file, "YAML configuration file");
+  check->add_option("--output", output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.fallthrough();
+
+  CLI11_PARSE(app, argc, argv);
+
+  gomodprobe::logging::setup(log_level, log_format == "json" ? gomodprobe::logging::Format::Json
+                                                             : gomodprobe::logging::Format::Logfmt);
+  if (config_check) {
+    try {
+      const Config config = loadConfig(config_file);
+      std::cout << "config OK: " << config.targets.size() << " targets from " << config.source
+                << "\n";
+      return 0;
+    } catch (const cfg::ConfigError& e) {
+      std::cerr << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (*check) return runCheck(config_file, output);
+  return runDaemon(config_file, listen);
+}

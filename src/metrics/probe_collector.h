@@ -1,0 +1,93 @@
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "gomodprobe/config.h"
+#include "gomodprobe/probe.h"
+
+namespace gomodprobe::metrics {
+
+/// Bucket upper bounds (seconds) of every latency histogram: 1 ms … 30 s, roughly ×2.5 per step,
+/// fine enough to tell a loopback hit (< 5 ms), a same-region proxy (10–100 ms), a cross-ocean one
+/// (100 ms–1 s) and a stall (> 5 s) apart.
+inline constexpr std::array<double, 14> kLatencyBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+/// A cumulative histogram with fixed bounds (+Inf implied).
+class HistogramData {
+ public:
+  HistogramData() : HistogramData(kLatencyBuckets) {}
+  explicit HistogramData(std::span<const double> bounds);
+  void observe(double value);
+  [[nodiscard]] prometheus::ClientMetric::Histogram toClientMetric() const;
+  [[nodiscard]] std::uint64_t count() const { return count_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<std::uint64_t> counts_;  // per bucket, not cumulative; last = +Inf
+  std::uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+struct BuildInfo {
+  std::string version;
+  std::string revision;
+  std::string curl;
+  std::string cares;
+  std::string openssl;
+};
+/// Versions of this build and of the libraries it runs with.
+[[nodiscard]] BuildInfo currentBuildInfo();
+
+/// Turns probe results into the `gomodprobe_*` metric families (the contract in README.md). Thread
+/// safe: the loop thread records, scrapes collect. Series of targets removed by a reload vanish.
+class ProbeCollector final : public prometheus::Collectable {
+ public:
+  explicit ProbeCollector(BuildInfo build_info);
+
+  /// Declares the configured targets: new ones get zeroed counters, removed ones are dropped.
+  void setTargets(const std::vector<TargetConfig>& targets);
+  /// Records one finished run. Results of unknown targets (removed meanwhile) are ignored.
+  void record(const ProbeResult& result);
+  void observeSchedulerLag(double seconds);
+  void setInFlight(int in_flight);
+  void setSkippedRuns(std::uint64_t skipped);
+  /// After a (re)load attempt; `timestamp` is Unix seconds, used only when `ok`.
+  void setConfigReload(bool ok, double timestamp);
+
+  [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  struct TargetState {
+    TargetKind kind = TargetKind::Http;
+    std::vector<HttpVersion> versions;
+    std::uint64_t probes = 0;
+    std::map<FailureReason, std::uint64_t> failures;
+    HistogramData duration;
+    std::map<std::tuple<Phase, HttpVersion>, HistogramData> phases;
+    std::optional<ProbeResult> last;
+    std::optional<TlsInfo> tls;  // last TLS seen: kept while a run fails before the handshake
+  };
+
+  BuildInfo build_info_;
+  mutable std::mutex mutex_;
+  std::map<std::string, TargetState> targets_;  // guarded by mutex_
+  HistogramData scheduler_lag_;                 // guarded by mutex_
+  int in_flight_ = 0;                           // guarded by mutex_
+  std::uint64_t skipped_runs_ = 0;              // guarded by mutex_
+  bool reload_ok_ = false;                      // guarded by mutex_
+  double reload_timestamp_ = 0;                 // guarded by mutex_
+};
+
+}  // namespace gomodprobe::metrics
