@@ -26,7 +26,7 @@ struct ResolverSpec {
   bool system = true;
   std::string address;  ///< empty for system
   std::uint16_t port = 53;
-  /// Label value for metrics: "system", "8.8.8.8", "127.0.0.1:5353", "[::1]:53" (port shown only
+  /// Label value for metrics: "system", "8.8.8.8", "127.0.0.1:5353", "::1", "[::1]:5353" (port only
   /// when it is not 53).
   [[nodiscard]] std::string label() const;
   bool operator==(const ResolverSpec&) const = default;

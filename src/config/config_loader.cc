@@ -1,0 +1,850 @@
+#include "config/config_loader.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace gomodprobe::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string formatWhat(const std::string& file, int line, int column, const std::string& message) {
+  if (line <= 0) {
+    return file + ": " + message;
+  }
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Character classes and small parsers.
+
+bool isAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool isAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool isAsciiAlnum(char c) { return isAsciiDigit(c) || isAsciiAlpha(c); }
+
+char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string asciiLower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) { return asciiLower(c); });
+  return out;
+}
+
+// A byte that may not appear unencoded in a URL or request path: space, controls, DEL, non-ASCII.
+bool isUnsafeUrlByte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte <= 0x20 || byte >= 0x7f;
+}
+
+bool isIpv4(const std::string& text) {
+  in_addr addr{};
+  return ::inet_pton(AF_INET, text.c_str(), &addr) == 1;
+}
+
+bool isIpv6(const std::string& text) {
+  in6_addr addr{};
+  return ::inet_pton(AF_INET6, text.c_str(), &addr) == 1;
+}
+
+// "1".."65535", decimal digits only.
+std::optional<std::uint16_t> parsePort(std::string_view text) {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), isAsciiDigit)) {
+    return std::nullopt;
+  }
+  unsigned value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  if (value < 1 || value > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+bool isValidHostName(std::string_view host) {
+  if (host.empty()) {
+    return false;
+  }
+  // One trailing dot (a fully qualified name) is allowed; empty labels are not.
+  if (host.back() == '.') {
+    host.remove_suffix(1);
+  }
+  std::size_t label_start = 0;
+  while (true) {
+    const std::size_t dot = host.find('.', label_start);
+    const std::string_view label = host.substr(label_start, dot - label_start);
+    if (label.empty()) {
+      return false;
+    }
+    for (char c : label) {
+      if (!isAsciiAlnum(c) && c != '-' && c != '_') {
+        return false;
+      }
+    }
+    if (dot == std::string_view::npos) {
+      return true;
+    }
+    label_start = dot + 1;
+  }
+}
+
+// What is wrong with a URL's "host[:port]" ("[v6]:port"), or nullopt when it is fine.
+std::optional<std::string> authorityProblem(std::string_view authority) {
+  std::string_view host;
+  std::optional<std::string_view> port;
+  if (authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return "has an unterminated '[' in its host";
+    }
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        return "has unexpected characters after the IPv6 address";
+      }
+      port = after.substr(1);
+    }
+    if (!isIpv6(std::string(host))) {
+      return "has an invalid IPv6 address \"" + std::string(host) + "\"";
+    }
+  } else {
+    const std::size_t colon = authority.find(':');
+    host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+    }
+    if (host.empty()) {
+      return "must have a host";
+    }
+    const bool looks_numeric =
+        std::all_of(host.begin(), host.end(), [](char c) { return isAsciiDigit(c) || c == '.'; });
+    if (looks_numeric ? !isIpv4(std::string(host)) : !isValidHostName(host)) {
+      return "has an invalid host \"" + std::string(host) + "\"";
+    }
+  }
+  if (port && !parsePort(*port)) {
+    return "has an invalid port \"" + std::string(*port) + "\"";
+  }
+  return std::nullopt;
+}
+
+// Validates a base URL and returns it normalised (lower-case scheme, no trailing '/'); on failure
+// returns nullopt and sets `error`.
+std::optional<std::string> normalizeUrl(std::string_view text, std::string& error) {
+  const std::size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) {
+    error = "must start with http:// or https://";
+    return std::nullopt;
+  }
+  const std::string scheme = asciiLower(text.substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") {
+    error = "scheme must be http or https, not \"" + std::string(text.substr(0, scheme_end)) + "\"";
+    return std::nullopt;
+  }
+  const std::string_view rest = text.substr(scheme_end + 3);
+  if (std::any_of(rest.begin(), rest.end(), isUnsafeUrlByte)) {
+    error = "must not contain spaces, control characters or non-ASCII bytes";
+    return std::nullopt;
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    error = "must not have a query or fragment";
+    return std::nullopt;
+  }
+  const std::size_t path_start = rest.find('/');
+  const std::string_view authority = rest.substr(0, path_start);
+  std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
+  if (authority.empty()) {
+    error = "must have a host";
+    return std::nullopt;
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    error = "must not contain user info";
+    return std::nullopt;
+  }
+  if (const auto problem = authorityProblem(authority)) {
+    error = *problem;
+    return std::nullopt;
+  }
+  while (!path.empty() && path.back() == '/') {
+    path.remove_suffix(1);
+  }
+  return scheme + "://" + std::string(authority) + std::string(path);
+}
+
+bool isValidTargetName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return isAsciiAlnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool isValidLabelName(std::string_view name) {
+  if (name.empty() || isAsciiDigit(name.front())) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) { return isAsciiAlnum(c) || c == '_'; });
+}
+
+// RFC 9110 token.
+bool isHttpToken(std::string_view name) {
+  constexpr std::string_view kTokenPunctuation = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+    return isAsciiAlnum(c) || kTokenPunctuation.find(c) != std::string_view::npos;
+  });
+}
+
+// Prometheus' Duration.String(): "1m30s", "250ms", "0s".
+std::string formatDuration(milliseconds duration) {
+  static constexpr std::array<std::pair<std::string_view, std::int64_t>, 7> kUnits = {{
+      {"y", 365LL * 24 * 3600 * 1000},
+      {"w", 7LL * 24 * 3600 * 1000},
+      {"d", 24LL * 3600 * 1000},
+      {"h", 3600LL * 1000},
+      {"m", 60LL * 1000},
+      {"s", 1000},
+      {"ms", 1},
+  }};
+  std::int64_t remaining = duration.count();
+  if (remaining <= 0) {
+    return "0s";
+  }
+  std::string out;
+  for (const auto& [unit, unit_ms] : kUnits) {
+    if (remaining >= unit_ms) {
+      out += std::to_string(remaining / unit_ms);
+      out += unit;
+      remaining %= unit_ms;
+    }
+  }
+  return out;
+}
+
+std::string inQuotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// ---------------------------------------------------------------------------------------------
+// YAML walking with positions.
+
+struct Entry {
+  YAML::Node key;
+  YAML::Node value;
+  std::string name;
+};
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::string& source) : source_(source) {}
+
+  Config parse(std::string_view yaml) {
+    std::vector<YAML::Node> documents;
+    try {
+      documents = YAML::LoadAll(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+      failAt(e.mark, e.msg);
+    }
+    Config config;
+    config.source = source_;
+    if (documents.empty()) {
+      return config;
+    }
+    if (documents.size() > 1) {
+      fail(documents[1], "expected a single YAML document");
+    }
+    const YAML::Node& root = documents.front();
+    if (root.IsNull()) {
+      return config;
+    }
+    if (!root.IsMap()) {
+      fail(root, "the top level must be a map, got " + describe(root));
+    }
+    const auto fields = readFields(root, "at the top level", {"global", "targets"});
+    std::optional<Entry> global_interval;
+    std::optional<Entry> global_timeout;
+    if (const Entry* global = findField(fields, "global")) {
+      parseGlobal(*global, config.global, global_interval, global_timeout);
+    }
+    if (config.global.timeout >= config.global.interval) {
+      const std::optional<Entry>& culprit = global_timeout ? global_timeout : global_interval;
+      failAtValue(culprit.value_or(Entry{root, root, "global"}),
+                  "global timeout " + formatDuration(config.global.timeout) +
+                      " must be less than the global interval " +
+                      formatDuration(config.global.interval));
+    }
+    if (const Entry* targets = findField(fields, "targets")) {
+      parseTargets(*targets, config);
+    }
+    return config;
+  }
+
+ private:
+  [[noreturn]] void failAt(const YAML::Mark& mark, const std::string& message) const {
+    if (mark.is_null()) {
+      throw ConfigError(source_, 0, 0, message);
+    }
+    throw ConfigError(source_, mark.line + 1, mark.column + 1, message);
+  }
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
+    failAt(node.Mark(), message);
+  }
+  // A null value ("key:" with nothing after it) carries the mark of the next token, so point at
+  // its key instead.
+  [[noreturn]] void failAtValue(const Entry& entry, const std::string& message) const {
+    fail(entry.value.IsNull() ? entry.key : entry.value, message);
+  }
+
+  // The entries of a map, in document order; duplicate and non-string keys are errors.
+  [[nodiscard]] std::vector<Entry> readEntries(const YAML::Node& map,
+                                               std::string_view where) const {
+    std::vector<Entry> entries;
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& pair : map) {
+      // Copies: the iterator's pair is a proxy, and Node copies share the document anyway.
+      const YAML::Node key = pair.first;
+      if (!key.IsScalar()) {
+        fail(key, "keys " + std::string(where) + " must be strings, got " + describe(key));
+      }
+      const std::string& name = key.Scalar();
+      if (const auto [previous, inserted] = seen.emplace(name, key.Mark()); !inserted) {
+        fail(key, "duplicate key " + inQuotes(name) + " " + std::string(where) +
+                      " (first at line " + std::to_string(previous->second.line + 1) + ")");
+      }
+      entries.push_back(Entry{key, pair.second, name});
+    }
+    return entries;
+  }
+
+  // The entries of a map whose keys must all be in `allowed`, in document order.
+  [[nodiscard]] std::vector<Entry> readFields(
+      const YAML::Node& map, std::string_view where,
+      std::initializer_list<std::string_view> allowed) const {
+    std::vector<Entry> fields = readEntries(map, where);
+    for (const Entry& entry : fields) {
+      if (std::find(allowed.begin(), allowed.end(), entry.name) == allowed.end()) {
+        std::string expected;
+        for (std::string_view name : allowed) {
+          expected += expected.empty() ? "" : ", ";
+          expected += name;
+        }
+        fail(entry.key, "unknown key " + inQuotes(entry.name) + " " + std::string(where) +
+                            " (expected one of: " + expected + ")");
+      }
+    }
+    return fields;
+  }
+
+  [[nodiscard]] static const Entry* findField(const std::vector<Entry>& fields,
+                                              std::string_view name) {
+    const auto it = std::find_if(fields.begin(), fields.end(),
+                                 [&](const Entry& entry) { return entry.name == name; });
+    return it == fields.end() ? nullptr : &*it;
+  }
+
+  // A map-valued entry; null counts as empty.
+  [[nodiscard]] std::vector<Entry> mapEntries(const Entry& entry, std::string_view where) const {
+    if (entry.value.IsNull()) {
+      return {};
+    }
+    if (!entry.value.IsMap()) {
+      failAtValue(entry, inQuotes(entry.name) + " must be a map, got " + describe(entry.value));
+    }
+    return readEntries(entry.value, where);
+  }
+
+  [[nodiscard]] std::string scalar(const Entry& entry) const {
+    if (!entry.value.IsScalar()) {
+      failAtValue(entry, inQuotes(entry.name) + " must be a string, got " + describe(entry.value));
+    }
+    return entry.value.Scalar();
+  }
+
+  [[nodiscard]] milliseconds duration(const Entry& entry) const {
+    const std::string text = scalar(entry);
+    const auto parsed = parseDuration(text);
+    if (!parsed) {
+      failAtValue(entry, "invalid duration " + inQuotes(text) + " for " + inQuotes(entry.name) +
+                             " (expected a non-zero Prometheus duration like 30s, 1m30s, 250ms)");
+    }
+    return *parsed;
+  }
+
+  [[nodiscard]] std::vector<ResolverSpec> resolvers(const Entry& entry) const {
+    if (!entry.value.IsSequence()) {
+      failAtValue(entry, inQuotes(entry.name) + " must be a list, got " + describe(entry.value));
+    }
+    if (entry.value.size() == 0) {
+      failAtValue(entry, inQuotes(entry.name) + " must not be empty");
+    }
+    std::vector<ResolverSpec> out;
+    for (const YAML::Node& item : entry.value) {
+      if (!item.IsScalar()) {
+        fail(item, "a resolver must be a string, got " + describe(item));
+      }
+      const auto parsed = parseResolver(item.Scalar());
+      if (!parsed) {
+        fail(item, "invalid resolver " + inQuotes(item.Scalar()) +
+                       R"( (expected "system", an IP address, "IPv4:port" or "[IPv6]:port"))");
+      }
+      out.push_back(*parsed);
+    }
+    return out;
+  }
+
+  void parseGlobal(const Entry& section, GlobalConfig& global, std::optional<Entry>& interval,
+                   std::optional<Entry>& timeout) const {
+    if (section.value.IsNull()) {
+      return;
+    }
+    if (!section.value.IsMap()) {
+      failAtValue(section, "\"global\" must be a map, got " + describe(section.value));
+    }
+    const auto fields = readFields(
+        section.value, "in global",
+        {"interval", "timeout", "resolvers", "ca_file", "labels", "max_concurrent_probes"});
+    for (const Entry& entry : fields) {
+      const std::string& name = entry.name;
+      if (name == "interval") {
+        global.interval = duration(entry);
+        interval = entry;
+      } else if (name == "timeout") {
+        global.timeout = duration(entry);
+        timeout = entry;
+      } else if (name == "resolvers") {
+        global.resolvers = resolvers(entry);
+      } else if (name == "ca_file") {
+        global.ca_file = scalar(entry);
+      } else if (name == "labels") {
+        for (const Entry& label : mapEntries(entry, "in labels")) {
+          if (!isValidLabelName(label.name)) {
+            fail(label.key, "invalid label name " + inQuotes(label.name) +
+                                " (must match [a-zA-Z_][a-zA-Z0-9_]*)");
+          }
+          global.labels[label.name] = scalar(label);
+        }
+      } else if (name == "max_concurrent_probes") {
+        const std::string text = scalar(entry);
+        int value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 10000) {
+          failAtValue(entry, "max_concurrent_probes must be an integer from 1 to 10000, got " +
+                                 inQuotes(text));
+        }
+        global.max_concurrent_probes = value;
+      }
+    }
+  }
+
+  void parseTargets(const Entry& section, Config& config) const {
+    if (section.value.IsNull()) {
+      return;
+    }
+    if (!section.value.IsSequence()) {
+      failAtValue(section, "\"targets\" must be a list, got " + describe(section.value));
+    }
+    std::map<std::string, YAML::Mark> names;
+    for (const YAML::Node& item : section.value) {
+      if (!item.IsMap()) {
+        fail(item, "a target must be a map, got " + describe(item));
+      }
+      TargetConfig target = parseTarget(item, config.global);
+      if (const auto [previous, inserted] = names.emplace(target.name, item.Mark()); !inserted) {
+        fail(item["name"], "duplicate target name " + inQuotes(target.name) +
+                               " (first defined at line " +
+                               std::to_string(previous->second.line + 1) + ")");
+      }
+      config.targets.push_back(std::move(target));
+    }
+  }
+
+  [[nodiscard]] TargetConfig parseTarget(const YAML::Node& node, const GlobalConfig& global) const {
+    const auto fields = readFields(node, "in target",
+                                   {"name", "kind", "url", "path", "http_versions", "resolvers",
+                                    "ip_protocol", "interval", "timeout", "ca_file", "headers"});
+    for (std::string_view required : {"name", "kind", "url"}) {
+      if (findField(fields, required) == nullptr) {
+        fail(node, "target is missing the required key " + inQuotes(required));
+      }
+    }
+    TargetConfig target;
+    target.resolvers = global.resolvers;
+    target.interval = global.interval;
+    target.timeout = global.timeout;
+    target.ca_file = global.ca_file;
+    bool has_path = false;
+    std::optional<Entry> timeout_entry;
+    for (const Entry& entry : fields) {
+      const std::string& name = entry.name;
+      if (name == "name") {
+        target.name = scalar(entry);
+        if (!isValidTargetName(target.name)) {
+          failAtValue(entry, "invalid target name " + inQuotes(target.name) +
+                                 " (must match [a-zA-Z0-9_.-]+)");
+        }
+      } else if (name == "kind") {
+        target.kind = kind(entry);
+      } else if (name == "url") {
+        target.url = url(entry);
+      } else if (name == "path") {
+        target.path = path(entry);
+        has_path = true;
+      } else if (name == "http_versions") {
+        target.http_versions = httpVersions(entry);
+      } else if (name == "resolvers") {
+        target.resolvers = resolvers(entry);
+      } else if (name == "ip_protocol") {
+        target.ip_protocol = ipProtocol(entry);
+      } else if (name == "interval") {
+        target.interval = duration(entry);
+      } else if (name == "timeout") {
+        target.timeout = duration(entry);
+        timeout_entry = entry;
+      } else if (name == "ca_file") {
+        target.ca_file = scalar(entry);
+      } else if (name == "headers") {
+        target.headers = headers(entry);
+      }
+    }
+    if (!has_path) {
+      target.path = target.kind == TargetKind::SumDb ? "/latest" : "/";
+    }
+    checkTimeout(node, target, timeout_entry);
+    return target;
+  }
+
+  // timeout < interval once the target's own values and the inherited ones are combined.
+  void checkTimeout(const YAML::Node& node, const TargetConfig& target,
+                    const std::optional<Entry>& timeout_entry) const {
+    if (target.timeout >= target.interval) {
+      const std::string message =
+          "timeout " + formatDuration(target.timeout) +
+          (timeout_entry ? "" : " (inherited from global)") + " must be less than the interval " +
+          formatDuration(target.interval) + " of target " + inQuotes(target.name);
+      if (timeout_entry) {
+        failAtValue(*timeout_entry, message);
+      }
+      fail(node, message);
+    }
+  }
+
+  [[nodiscard]] TargetKind kind(const Entry& entry) const {
+    const std::string text = scalar(entry);
+    if (text == "goproxy") {
+      return TargetKind::GoProxy;
+    }
+    if (text == "sumdb") {
+      return TargetKind::SumDb;
+    }
+    if (text == "http") {
+      return TargetKind::Http;
+    }
+    failAtValue(entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb or http)");
+  }
+
+  [[nodiscard]] IpProtocol ipProtocol(const Entry& entry) const {
+    const std::string text = scalar(entry);
+    if (text == "ip4") {
+      return IpProtocol::Ip4;
+    }
+    if (text == "ip6") {
+      return IpProtocol::Ip6;
+    }
+    if (text == "any") {
+      return IpProtocol::Any;
+    }
+    failAtValue(entry, "invalid ip_protocol " + inQuotes(text) + " (expected ip4, ip6 or any)");
+  }
+
+  [[nodiscard]] std::string url(const Entry& entry) const {
+    const std::string text = scalar(entry);
+    std::string error;
+    auto normalized = normalizeUrl(text, error);
+    if (!normalized) {
+      failAtValue(entry, "invalid url " + inQuotes(text) + ": " + error);
+    }
+    return std::move(*normalized);
+  }
+
+  [[nodiscard]] std::string path(const Entry& entry) const {
+    std::string text = scalar(entry);
+    if (text.empty() || text.front() != '/') {
+      failAtValue(entry, "path " + inQuotes(text) + " must start with '/'");
+    }
+    if (std::any_of(text.begin(), text.end(), isUnsafeUrlByte) ||
+        text.find('#') != std::string::npos) {
+      failAtValue(entry, "path " + inQuotes(text) +
+                             " must not contain spaces, control characters, non-ASCII bytes or "
+                             "'#'");
+    }
+    return text;
+  }
+
+  [[nodiscard]] std::vector<HttpVersion> httpVersions(const Entry& entry) const {
+    if (!entry.value.IsSequence()) {
+      failAtValue(entry, "\"http_versions\" must be a list, got " + describe(entry.value));
+    }
+    if (entry.value.size() == 0) {
+      failAtValue(entry, "\"http_versions\" must not be empty");
+    }
+    std::vector<HttpVersion> out;
+    for (const YAML::Node& item : entry.value) {
+      if (!item.IsScalar()) {
+        fail(item, R"(an HTTP version must be "1.1" or "2", got )" + describe(item));
+      }
+      // Unquoted 1.1 and 2 are YAML numbers; their scalar text is the same.
+      const std::string& text = item.Scalar();
+      HttpVersion version{};
+      if (text == "1.1") {
+        version = HttpVersion::Http1_1;
+      } else if (text == "2") {
+        version = HttpVersion::Http2;
+      } else {
+        fail(item, "invalid HTTP version " + inQuotes(text) + R"( (expected "1.1" or "2"))");
+      }
+      if (std::find(out.begin(), out.end(), version) != out.end()) {
+        fail(item, "duplicate HTTP version " + inQuotes(text));
+      }
+      out.push_back(version);
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::map<std::string, std::string> headers(const Entry& entry) const {
+    std::map<std::string, std::string> out;
+    std::map<std::string, std::string> lower_names;
+    for (const Entry& header : mapEntries(entry, "in headers")) {
+      if (!isHttpToken(header.name)) {
+        fail(header.key,
+             "invalid header name " + inQuotes(header.name) + " (must be an HTTP token)");
+      }
+      if (const auto [previous, inserted] =
+              lower_names.emplace(asciiLower(header.name), header.name);
+          !inserted) {
+        fail(header.key, "header " + inQuotes(header.name) + " repeats " +
+                             inQuotes(previous->second) + " (header names are case-insensitive)");
+      }
+      std::string value = scalar(header);
+      if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        failAtValue(header, "the value of header " + inQuotes(header.name) +
+                                " must not contain CR, LF or NUL");
+      }
+      out.emplace(header.name, std::move(value));
+    }
+    return out;
+  }
+
+  const std::string& source_;
+};
+
+// Reads a whole file; errno-based message on failure.
+std::optional<std::string> readFile(const std::string& path, std::string& error) {
+  errno = 0;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) {
+    error = std::generic_category().message(errno);
+    return std::nullopt;
+  }
+  std::string contents;
+  std::array<char, 65536> buffer{};
+  while (true) {
+    const std::size_t count = std::fread(buffer.data(), 1, buffer.size(), file.get());
+    contents.append(buffer.data(), count);
+    if (count < buffer.size()) {
+      break;
+    }
+  }
+  if (std::ferror(file.get()) != 0) {
+    error = std::generic_category().message(errno != 0 ? errno : EIO);
+    return std::nullopt;
+  }
+  return contents;
+}
+
+void resolveRelativeTo(const std::filesystem::path& directory, std::string& file) {
+  if (file.empty()) {
+    return;
+  }
+  const std::filesystem::path path(file);
+  if (path.is_relative()) {
+    file = (directory / path).lexically_normal().string();
+  }
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file, int line, int column, const std::string& message)
+    : std::runtime_error(formatWhat(file, line, column, message)),
+      file_(std::move(file)),
+      line_(line),
+      column_(column),
+      message_(message) {}
+
+Config loadConfigFile(const std::string& path) {
+  std::string error;
+  const auto contents = readFile(path, error);
+  if (!contents) {
+    throw ConfigError(path, 0, 0, "cannot read: " + error);
+  }
+  Config config = parseConfig(*contents, path);
+  const std::filesystem::path directory = std::filesystem::path(path).parent_path();
+  resolveRelativeTo(directory, config.global.ca_file);
+  for (TargetConfig& target : config.targets) {
+    resolveRelativeTo(directory, target.ca_file);
+  }
+  return config;
+}
+
+Config parseConfig(std::string_view yaml, const std::string& source) {
+  return Parser(source).parse(yaml);
+}
+
+EnvLookup processEnv() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const std::string key(name);
+    const char* value = std::getenv(key.c_str());  // NOLINT(concurrency-mt-unsafe)
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(value);
+  };
+}
+
+std::optional<milliseconds> parseDuration(std::string_view text) {
+  static constexpr std::array<std::pair<std::string_view, std::int64_t>, 7> kUnits = {{
+      {"y", 365LL * 24 * 3600 * 1000},
+      {"w", 7LL * 24 * 3600 * 1000},
+      {"d", 24LL * 3600 * 1000},
+      {"h", 3600LL * 1000},
+      {"m", 60LL * 1000},
+      {"s", 1000},
+      {"ms", 1},
+  }};
+  // Like Prometheus (whose durations are int64 nanoseconds), refuse anything past ~292 years.
+  constexpr std::int64_t kMaxMs = std::numeric_limits<std::int64_t>::max() / 1'000'000;
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  std::int64_t total = 0;
+  std::size_t next_unit = 0;  // units must appear in descending order, each at most once
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t number_start = pos;
+    while (pos < text.size() && isAsciiDigit(text[pos])) {
+      ++pos;
+    }
+    const std::string_view number = text.substr(number_start, pos - number_start);
+    const std::size_t unit_start = pos;
+    while (pos < text.size() && isAsciiAlpha(text[pos])) {
+      ++pos;
+    }
+    const std::string_view unit = text.substr(unit_start, pos - unit_start);
+    if (number.empty() || unit.empty()) {
+      return std::nullopt;
+    }
+    std::size_t index = next_unit;
+    while (index < kUnits.size() && kUnits.at(index).first != unit) {
+      ++index;
+    }
+    if (index == kUnits.size()) {
+      return std::nullopt;  // unknown unit, or out of order / repeated
+    }
+    next_unit = index + 1;
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc{} || end != number.data() + number.size()) {
+      return std::nullopt;
+    }
+    const std::int64_t unit_ms = kUnits.at(index).second;
+    if (value > (kMaxMs - total) / unit_ms) {
+      return std::nullopt;
+    }
+    total += value * unit_ms;
+  }
+  if (total == 0) {
+    return std::nullopt;
+  }
+  return milliseconds(total);
+}
+
+std::optional<ResolverSpec> parseResolver(std::string_view text) {
+  if (text == "system") {
+    return ResolverSpec{};
+  }
+  std::string address;
+  std::optional<std::string_view> port_text;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return std::nullopt;
+    }
+    address = std::string(text.substr(1, close - 1));
+    const std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return std::nullopt;
+      }
+      port_text = rest.substr(1);
+    }
+    if (!isIpv6(address)) {
+      return std::nullopt;
+    }
+  } else if (std::count(text.begin(), text.end(), ':') >= 2) {
+    address = std::string(text);  // a bare IPv6 address, which cannot carry a port
+    if (!isIpv6(address)) {
+      return std::nullopt;
+    }
+  } else {
+    const std::size_t colon = text.find(':');
+    address = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = text.substr(colon + 1);
+    }
+    if (!isIpv4(address)) {
+      return std::nullopt;
+    }
+  }
+  ResolverSpec spec;
+  spec.system = false;
+  spec.address = std::move(address);
+  if (port_text) {
+    const auto port = parsePort(*port_text);
+    if (!port) {
+      return std::nullopt;
+    }
+    spec.port = *port;
+  }
+  return spec;
+}
+
+}  // namespace gomodprobe::config

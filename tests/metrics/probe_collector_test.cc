@@ -1,0 +1,149 @@
+#include "metrics/probe_collector.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace gomodprobe::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TargetConfig target(const std::string& name) {
+  TargetConfig t;
+  t.name = name;
+  t.kind = TargetKind::GoProxy;
+  t.url = "https://proxy.test";
+  t.path = "/";
+  return t;
+}
+
+std::string render(const ProbeCollector& collector) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, collector.Collect());
+  return out.str();
+}
+
+ProbeResult okResult(const std::string& name) {
+  ProbeResult r;
+  r.target = name;
+  r.kind = TargetKind::GoProxy;
+  r.success = true;
+  r.duration_seconds = 0.042;
+  r.started_at = 1700000000;
+  DnsLookup a;
+  a.resolver = "system";
+  a.duration_seconds = 0.003;
+  a.ipv4 = {"192.0.2.1"};
+  DnsLookup b = a;
+  b.resolver = "127.0.0.1:5353";
+  b.ipv4 = {"192.0.2.2"};
+  r.dns = {a, b};
+  r.resolvers_agree = false;
+  for (HttpVersion v : {HttpVersion::Http1_1, HttpVersion::Http2}) {
+    HttpAttempt h;
+    h.requested = v;
+    h.success = true;
+    h.status_code = 200;
+    h.negotiated_version = v == HttpVersion::Http2 ? 2 : 1.1;
+    h.phases = {0.003, 0.0004, 0.002, 0.03, 0.0001};
+    h.tls = TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", 1800000000.0};
+    r.http.push_back(h);
+  }
+  return r;
+}
+
+TEST(HistogramDataTest, BucketsAreCumulativeWithInf) {
+  HistogramData h;
+  h.observe(0.0005);
+  h.observe(0.001);  // le is inclusive
+  h.observe(0.2);
+  h.observe(100);
+  const auto m = h.toClientMetric();
+  ASSERT_EQ(m.bucket.size(), kLatencyBuckets.size() + 1);
+  EXPECT_EQ(m.bucket.front().cumulative_count, 2U);
+  EXPECT_EQ(m.bucket[kLatencyBuckets.size() - 1].cumulative_count, 3U);  // le=30
+  EXPECT_EQ(m.bucket.back().cumulative_count, 4U);
+  EXPECT_TRUE(std::isinf(m.bucket.back().upper_bound));
+  EXPECT_EQ(m.sample_count, 4U);
+  EXPECT_DOUBLE_EQ(m.sample_sum, 0.0005 + 0.001 + 0.2 + 100);
+}
+
+TEST(ProbeCollectorTest, ExportsTheContractAfterASuccessfulRun) {
+  ProbeCollector collector(BuildInfo{"1.2.3", "abc", "8.0", "1.18", "3.0"});
+  collector.setTargets({target("proxy-a")});
+  collector.setConfigReload(true, 1700000000);
+  std::string text = render(collector);
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probes_total{target=\"proxy-a\",kind=\"goproxy\"} 0"));
+  EXPECT_THAT(text, Not(HasSubstr("gomodprobe_probe_success{")))
+      << "no success gauge before the first run";
+
+  collector.record(okResult("proxy-a"));
+  text = render(collector);
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_success{target=\"proxy-a\",kind=\"goproxy\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probes_total{target=\"proxy-a\",kind=\"goproxy\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_http_negotiated_version{target=\"proxy-a\",http_version="
+                              "\"2\"} 2"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_http_negotiated_version{target=\"proxy-a\",http_version="
+                              "\"1.1\"} 1.1"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_http_status_code{target=\"proxy-a\",http_version=\"2\"} "
+                              "200"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_phase_duration_seconds_bucket{target=\"proxy-a\",phase="
+                              "\"processing\",http_version=\"2\",le=\"0.05\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_tls_cert_not_after_timestamp_seconds{target=\"proxy-a\"} "
+                              "1800000000"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_tls_info{target=\"proxy-a\",version=\"TLSv1.3\",cipher="
+                              "\"TLS_AES_256_GCM_SHA384\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_dns_resolvers_agree{target=\"proxy-a\"} 0"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_dns_answers{target=\"proxy-a\",resolver=\"127.0.0.1:5353\","
+                              "family=\"ipv4\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_build_info{version=\"1.2.3\",revision=\"abc\",curl=\"8.0\","
+                              "cares=\"1.18\",openssl=\"3.0\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_config_last_reload_successful 1"));
+  EXPECT_THAT(text, Not(HasSubstr("gomodprobe_probe_failures_total{")));
+}
+
+TEST(ProbeCollectorTest, CountsFailuresByReasonAndKeepsLastTls) {
+  ProbeCollector collector(currentBuildInfo());
+  collector.setTargets({target("p")});
+  collector.record(okResult("p"));
+  ProbeResult failed = okResult("p");
+  failed.success = false;
+  failed.reason = FailureReason::ConnectRefused;
+  for (auto& h : failed.http) {
+    h.success = false;
+    h.reason = FailureReason::ConnectRefused;
+    h.status_code = 0;
+    h.negotiated_version = 0;
+    h.tls.reset();
+    h.phases = {};
+  }
+  collector.record(failed);
+  collector.record(failed);
+  const std::string text = render(collector);
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_failures_total{target=\"p\",kind=\"goproxy\","
+                              "reason=\"connect_refused\"} 2"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probes_total{target=\"p\",kind=\"goproxy\"} 3"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_success{target=\"p\",kind=\"goproxy\"} 0"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_http_success{target=\"p\",http_version=\"1.1\"} 0"));
+  // The certificate seen before the failures still feeds the expiry alert.
+  EXPECT_THAT(text, HasSubstr("gomodprobe_tls_cert_not_after_timestamp_seconds{target=\"p\"}"));
+}
+
+TEST(ProbeCollectorTest, RemovedTargetsVanishAndLateResultsAreIgnored) {
+  ProbeCollector collector(currentBuildInfo());
+  collector.setTargets({target("old"), target("kept")});
+  collector.record(okResult("old"));
+  collector.record(okResult("kept"));
+  collector.setTargets({target("kept")});
+  collector.record(okResult("old"));  // a run that was in flight during the reload
+  const std::string text = render(collector);
+  EXPECT_THAT(text, Not(HasSubstr("target=\"old\"")));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probes_total{target=\"kept\",kind=\"goproxy\"} 1"));
+}
+
+}  // namespace
+}  // namespace gomodprobe::metrics
