@@ -1,13 +1,14 @@
 // gomodprobe: Prometheus exporter and synthetic probe agent for the Go module supply chain.
 // The only file outside the core library: command line, signals, and wiring.
 
+#include <pthread.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <pthread.h>
 
 #include "agent/agent.h"
 #include "agent/logging.h"
@@ -61,8 +62,8 @@ int runDaemon(const std::string& config_file, const std::string& listen) {
 
   gomodprobe::net::NetLibraries libraries;
   gomodprobe::SystemClock clock;
-  auto collector =
-      std::make_shared<gomodprobe::metrics::ProbeCollector>(gomodprobe::metrics::currentBuildInfo());
+  auto collector = std::make_shared<gomodprobe::metrics::ProbeCollector>(
+      gomodprobe::metrics::currentBuildInfo());
 
   Config config;
   try {
@@ -122,8 +123,9 @@ int runDaemon(const std::string& config_file, const std::string& listen) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"gomodprobe: probes Go module proxies, checksum databases and VCS hosts, "
-               "and exposes Prometheus metrics"};
+  CLI::App app{
+      "gomodprobe: probes Go module proxies, checksum databases and VCS hosts, "
+      "and exposes Prometheus metrics"};
   app.set_version_flag("--version", std::string("gomodprobe ") + GOMODPROBE_VERSION + " (" +
                                         GOMODPROBE_REVISION + ")");
   std::string config_file;

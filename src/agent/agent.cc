@@ -47,7 +47,7 @@ void Agent::install(const Config& config) {
   collector_.setTargets(config.targets);
   collector_.setInFlight(scheduler_.inFlight());
   logging::get("agent")->info("config installed: {} targets from {}", config.targets.size(),
-                             config.source);
+                              config.source);
   rearm();
 }
 
@@ -81,7 +81,7 @@ void Agent::startRun(const scheduler::StartOrder& order) {
     collector_.record(result);
     if (!result.success) {
       logging::get("probe")->debug("target={} reason={} detail=\"{}\"", result.target,
-                                  toLabel(result.reason), result.detail);
+                                   toLabel(result.reason), result.detail);
     }
     scheduler_.finished(name);
     collector_.setInFlight(scheduler_.inFlight());

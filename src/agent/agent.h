@@ -47,7 +47,7 @@ class Agent {
   probe::ProbeFactory factory_;
   net::EventLoop loop_;
   scheduler::Scheduler scheduler_;
-  std::map<std::string, TargetConfig> targets_;  // loop thread only
+  std::map<std::string, TargetConfig> targets_;   // loop thread only
   std::optional<net::EventLoop::TimerId> timer_;  // loop thread only
   std::thread thread_;
 };

@@ -61,14 +61,10 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : results) {
     nlohmann::json target = {
-        {"target", r.target},
-        {"kind", toString(r.kind)},
-        {"success", r.success},
-        {"reason", std::string(toLabel(r.reason))},
-        {"detail", r.detail},
-        {"duration_seconds", r.duration_seconds},
-        {"started_at", r.started_at},
-        {"address", r.address},
+        {"target", r.target},         {"kind", toString(r.kind)},
+        {"success", r.success},       {"reason", std::string(toLabel(r.reason))},
+        {"detail", r.detail},         {"duration_seconds", r.duration_seconds},
+        {"started_at", r.started_at}, {"address", r.address},
     };
     nlohmann::json dns = nlohmann::json::array();
     for (const auto& d : r.dns) {

@@ -166,18 +166,18 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
   auto& probes = b.family("gomodprobe_probes_total", "Runs of the target.", MetricType::Counter);
   auto& failures = b.family("gomodprobe_probe_failures_total",
                             "Failed runs of the target by failure reason.", MetricType::Counter);
-  auto& duration = b.family("gomodprobe_probe_duration_seconds",
-                            "Duration of whole runs (DNS and every HTTP attempt).",
-                            MetricType::Histogram);
+  auto& duration =
+      b.family("gomodprobe_probe_duration_seconds",
+               "Duration of whole runs (DNS and every HTTP attempt).", MetricType::Histogram);
   auto& phase = b.family("gomodprobe_phase_duration_seconds",
                          "Duration of each phase of the HTTP attempts, per requested version.",
                          MetricType::Histogram);
   auto& http_success = b.family("gomodprobe_http_success",
                                 "1 if the last attempt with this requested HTTP version got a 2xx.",
                                 MetricType::Gauge);
-  auto& status_code = b.family("gomodprobe_http_status_code",
-                               "HTTP status code of the last attempt (0: no response).",
-                               MetricType::Gauge);
+  auto& status_code =
+      b.family("gomodprobe_http_status_code",
+               "HTTP status code of the last attempt (0: no response).", MetricType::Gauge);
   auto& negotiated = b.family("gomodprobe_http_negotiated_version",
                               "HTTP version the server spoke when this version was requested "
                               "(1.1 or 2; 0: no response).",
@@ -186,14 +186,14 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                              "Earliest notAfter of the certificate chain last presented, Unix "
                              "seconds.",
                              MetricType::Gauge);
-  auto& tls_info = b.family("gomodprobe_tls_info", "TLS version and cipher last negotiated.",
-                            MetricType::Gauge);
-  auto& dns_duration = b.family("gomodprobe_dns_lookup_duration_seconds",
-                                "Duration of the last lookup of the target's host per resolver.",
-                                MetricType::Gauge);
-  auto& dns_answers = b.family("gomodprobe_dns_answers",
-                               "Addresses in the last answer per resolver and family.",
-                               MetricType::Gauge);
+  auto& tls_info =
+      b.family("gomodprobe_tls_info", "TLS version and cipher last negotiated.", MetricType::Gauge);
+  auto& dns_duration =
+      b.family("gomodprobe_dns_lookup_duration_seconds",
+               "Duration of the last lookup of the target's host per resolver.", MetricType::Gauge);
+  auto& dns_answers =
+      b.family("gomodprobe_dns_answers", "Addresses in the last answer per resolver and family.",
+               MetricType::Gauge);
   auto& agree = b.family("gomodprobe_dns_resolvers_agree",
                          "1 if every resolver returned the same address set in the last run.",
                          MetricType::Gauge);
@@ -206,8 +206,7 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                            static_cast<double>(state.probes));
     for (const auto& [reason, count] : state.failures) {
       FamilyBuilder::counter(
-          failures,
-          {{"target", name}, {"kind", kind}, {"reason", std::string(toLabel(reason))}},
+          failures, {{"target", name}, {"kind", kind}, {"reason", std::string(toLabel(reason))}},
           static_cast<double>(count));
     }
     FamilyBuilder::histogram(duration, {{"target", name}, {"kind", kind}}, state.duration);
@@ -223,8 +222,8 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
         FamilyBuilder::gauge(not_after, {{"target", name}}, *state.tls->not_after);
       }
       FamilyBuilder::gauge(
-          tls_info, {{"target", name}, {"version", state.tls->version}, {"cipher", state.tls->cipher}},
-          1);
+          tls_info,
+          {{"target", name}, {"version", state.tls->version}, {"cipher", state.tls->cipher}}, 1);
     }
     if (!state.last) continue;
     const ProbeResult& last = *state.last;
@@ -251,9 +250,9 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
     }
   }
 
-  auto& build = b.family("gomodprobe_build_info",
-                         "Build and library versions of the running agent (always 1).",
-                         MetricType::Gauge);
+  auto& build =
+      b.family("gomodprobe_build_info",
+               "Build and library versions of the running agent (always 1).", MetricType::Gauge);
   FamilyBuilder::gauge(build,
                        {{"version", build_info_.version},
                         {"revision", build_info_.revision},
@@ -261,8 +260,8 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                         {"cares", build_info_.cares},
                         {"openssl", build_info_.openssl}},
                        1);
-  auto& in_flight = b.family("gomodprobe_probes_in_flight", "Runs in flight now.",
-                             MetricType::Gauge);
+  auto& in_flight =
+      b.family("gomodprobe_probes_in_flight", "Runs in flight now.", MetricType::Gauge);
   FamilyBuilder::gauge(in_flight, {}, in_flight_);
   auto& lag = b.family("gomodprobe_scheduler_lag_seconds",
                        "Actual minus planned start of runs (waiting for a concurrency slot).",
@@ -275,9 +274,9 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
   auto& reload_ok = b.family("gomodprobe_config_last_reload_successful",
                              "1 if the last configuration (re)load succeeded.", MetricType::Gauge);
   FamilyBuilder::gauge(reload_ok, {}, reload_ok_ ? 1 : 0);
-  auto& reload_ts = b.family("gomodprobe_config_last_reload_success_timestamp_seconds",
-                             "Time of the last successful configuration load, Unix seconds.",
-                             MetricType::Gauge);
+  auto& reload_ts =
+      b.family("gomodprobe_config_last_reload_success_timestamp_seconds",
+               "Time of the last successful configuration load, Unix seconds.", MetricType::Gauge);
   FamilyBuilder::gauge(reload_ts, {}, reload_timestamp_);
 
   return b.take();

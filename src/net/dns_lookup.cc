@@ -34,8 +34,7 @@ struct LookupState {
 
   void finishIfComplete() {
     if (pending > 0) return;
-    result.duration_seconds =
-        std::chrono::duration<double>(clock->steadyNow() - started).count();
+    result.duration_seconds = std::chrono::duration<double>(clock->steadyNow() - started).count();
     result.ipv4 = v4.addresses;
     result.ipv6 = v6.addresses;
     std::sort(result.ipv4.begin(), result.ipv4.end());

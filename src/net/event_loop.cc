@@ -118,8 +118,12 @@ ares_channel EventLoop::resolverChannel(const ResolverSpec& resolver, std::strin
   ares_options options{};
   options.timeout = kAresTimeoutMs;
   options.tries = kAresTries;
+  // Report what the resolver said (SERVFAIL, REFUSED) instead of retrying other servers and
+  // ending with "could not contact": the probe is about this resolver's answer.
+  options.flags = ARES_FLAG_NOCHECKRESP;
   ares_channel raw = nullptr;
-  int rc = ares_init_options(&raw, &options, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+  int rc = ares_init_options(&raw, &options,
+                             ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
   if (rc != ARES_SUCCESS) {
     if (error != nullptr) *error = std::string("c-ares init: ") + ares_strerror(rc);
     return nullptr;

@@ -71,7 +71,7 @@ class EventLoop {
   std::map<std::string, AresChannel> channels_;  // by ResolverSpec::label()
 
   std::mutex mutex_;
-  std::vector<Task> posted_;  // guarded by mutex_
+  std::vector<Task> posted_;     // guarded by mutex_
   bool stop_requested_ = false;  // guarded by mutex_
 };
 

@@ -11,13 +11,20 @@ namespace gomodprobe::probe {
 namespace {
 
 constexpr std::array kAllReasons = {
-    FailureReason::DnsNxdomain,         FailureReason::DnsNoAnswer,
-    FailureReason::DnsServfail,         FailureReason::DnsTimeout,
-    FailureReason::DnsError,            FailureReason::ConnectRefused,
-    FailureReason::ConnectTimeout,      FailureReason::ConnectError,
-    FailureReason::TlsCertExpired,      FailureReason::TlsCertUntrusted,
-    FailureReason::TlsHostnameMismatch, FailureReason::TlsHandshake,
-    FailureReason::HttpStatus,          FailureReason::HttpProtocol,
+    FailureReason::DnsNxdomain,
+    FailureReason::DnsNoAnswer,
+    FailureReason::DnsServfail,
+    FailureReason::DnsTimeout,
+    FailureReason::DnsError,
+    FailureReason::ConnectRefused,
+    FailureReason::ConnectTimeout,
+    FailureReason::ConnectError,
+    FailureReason::TlsCertExpired,
+    FailureReason::TlsCertUntrusted,
+    FailureReason::TlsHostnameMismatch,
+    FailureReason::TlsHandshake,
+    FailureReason::HttpStatus,
+    FailureReason::HttpProtocol,
     FailureReason::Timeout,
 };
 
@@ -59,7 +66,8 @@ FailureReason reasonFromCurl(const CurlFailure& failure) {
         case X509_V_ERR_CERT_HAS_EXPIRED:
         case X509_V_ERR_CERT_NOT_YET_VALID:
           return FailureReason::TlsCertExpired;
-        case X509_V_OK:  // chain fine: curl's own subjectAltName check refused the host
+        case X509_V_OK:
+        case X509_V_ERR_UNSPECIFIED:  // curl's own subjectAltName check refused the host
         case X509_V_ERR_HOSTNAME_MISMATCH:
         case X509_V_ERR_IP_ADDRESS_MISMATCH:
           return FailureReason::TlsHostnameMismatch;
@@ -94,22 +102,38 @@ namespace gomodprobe {
 
 std::string_view toLabel(FailureReason reason) {
   switch (reason) {
-    case FailureReason::None: return "";
-    case FailureReason::DnsNxdomain: return "dns_nxdomain";
-    case FailureReason::DnsNoAnswer: return "dns_no_answer";
-    case FailureReason::DnsServfail: return "dns_servfail";
-    case FailureReason::DnsTimeout: return "dns_timeout";
-    case FailureReason::DnsError: return "dns_error";
-    case FailureReason::ConnectRefused: return "connect_refused";
-    case FailureReason::ConnectTimeout: return "connect_timeout";
-    case FailureReason::ConnectError: return "connect_error";
-    case FailureReason::TlsCertExpired: return "tls_cert_expired";
-    case FailureReason::TlsCertUntrusted: return "tls_cert_untrusted";
-    case FailureReason::TlsHostnameMismatch: return "tls_hostname_mismatch";
-    case FailureReason::TlsHandshake: return "tls_handshake";
-    case FailureReason::HttpStatus: return "http_status";
-    case FailureReason::HttpProtocol: return "http_protocol";
-    case FailureReason::Timeout: return "timeout";
+    case FailureReason::None:
+      return "";
+    case FailureReason::DnsNxdomain:
+      return "dns_nxdomain";
+    case FailureReason::DnsNoAnswer:
+      return "dns_no_answer";
+    case FailureReason::DnsServfail:
+      return "dns_servfail";
+    case FailureReason::DnsTimeout:
+      return "dns_timeout";
+    case FailureReason::DnsError:
+      return "dns_error";
+    case FailureReason::ConnectRefused:
+      return "connect_refused";
+    case FailureReason::ConnectTimeout:
+      return "connect_timeout";
+    case FailureReason::ConnectError:
+      return "connect_error";
+    case FailureReason::TlsCertExpired:
+      return "tls_cert_expired";
+    case FailureReason::TlsCertUntrusted:
+      return "tls_cert_untrusted";
+    case FailureReason::TlsHostnameMismatch:
+      return "tls_hostname_mismatch";
+    case FailureReason::TlsHandshake:
+      return "tls_handshake";
+    case FailureReason::HttpStatus:
+      return "http_status";
+    case FailureReason::HttpProtocol:
+      return "http_protocol";
+    case FailureReason::Timeout:
+      return "timeout";
   }
   return "unknown";
 }
@@ -118,11 +142,16 @@ std::span<const FailureReason> allFailureReasons() { return probe::kAllReasons; 
 
 std::string_view toLabel(Phase phase) {
   switch (phase) {
-    case Phase::Resolve: return "resolve";
-    case Phase::Connect: return "connect";
-    case Phase::Tls: return "tls";
-    case Phase::Processing: return "processing";
-    case Phase::Transfer: return "transfer";
+    case Phase::Resolve:
+      return "resolve";
+    case Phase::Connect:
+      return "connect";
+    case Phase::Tls:
+      return "tls";
+    case Phase::Processing:
+      return "processing";
+    case Phase::Transfer:
+      return "transfer";
   }
   return "unknown";
 }

@@ -15,9 +15,9 @@ namespace gomodprobe::probe {
 /// What we know about a failed curl transfer.
 struct CurlFailure {
   CURLcode code = CURLE_OK;
-  long os_errno = 0;            ///< CURLINFO_OS_ERRNO
-  long ssl_verify_result = 0;   ///< CURLINFO_SSL_VERIFYRESULT (an X509_V_ERR_* code)
-  bool tcp_connected = false;   ///< CURLINFO_CONNECT_TIME_T > 0
+  long os_errno = 0;           ///< CURLINFO_OS_ERRNO
+  long ssl_verify_result = 0;  ///< CURLINFO_SSL_VERIFYRESULT (an X509_V_ERR_* code)
+  bool tcp_connected = false;  ///< CURLINFO_CONNECT_TIME_T > 0
 };
 
 /// Maps a curl failure to a reason:

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <memory>
@@ -243,8 +244,8 @@ class Run : public std::enable_shared_from_this<Run> {
     }
     const std::string url = target_.requestUrl();
     const bool v6 = address_.find(':') != std::string::npos;
-    const std::string pin = url_.host + ":" + std::to_string(url_.port) + ":" +
-                            (v6 ? "[" + address_ + "]" : address_);
+    const std::string pin =
+        url_.host + ":" + std::to_string(url_.port) + ":" + (v6 ? "[" + address_ + "]" : address_);
     if (!isIpLiteral(url_.host) && !net::appendSlist(attempt.resolve, pin.c_str())) return false;
     for (const auto& [name, value] : target_.headers) {
       const std::string line = name + ": " + value;
@@ -252,8 +253,8 @@ class Run : public std::enable_shared_from_this<Run> {
     }
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         started_ + target_.timeout - loop_.clock().steadyNow());
-    const long timeout_ms = std::max<long>(1, static_cast<long>(remaining.count())) +
-                            kCurlBackstopMs;
+    const long timeout_ms =
+        std::max<long>(1, static_cast<long>(remaining.count())) + kCurlBackstopMs;
 
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -265,7 +266,7 @@ class Run : public std::enable_shared_from_this<Run> {
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "gomodprobe/" GOMODPROBE_VERSION);
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
                      attempt.result.requested == HttpVersion::Http2 ? CURL_HTTP_VERSION_2TLS
-                                                                   : CURL_HTTP_VERSION_1_1);
+                                                                    : CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
@@ -312,15 +313,29 @@ class Run : public std::enable_shared_from_this<Run> {
     long version = 0;
     curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
     switch (version) {
-      case CURL_HTTP_VERSION_1_0: out.negotiated_version = 1.0; break;
-      case CURL_HTTP_VERSION_1_1: out.negotiated_version = 1.1; break;
-      case CURL_HTTP_VERSION_2_0: out.negotiated_version = 2; break;
-      case CURL_HTTP_VERSION_3: out.negotiated_version = 3; break;
-      default: out.negotiated_version = 0;
+      case CURL_HTTP_VERSION_1_0:
+        out.negotiated_version = 1.0;
+        break;
+      case CURL_HTTP_VERSION_1_1:
+        out.negotiated_version = 1.1;
+        break;
+      case CURL_HTTP_VERSION_2_0:
+        out.negotiated_version = 2;
+        break;
+      case CURL_HTTP_VERSION_3:
+        out.negotiated_version = 3;
+        break;
+      default:
+        out.negotiated_version = 0;
     }
 
+    // curl sets CONNECT_TIME only once the whole connection (TLS included) is up; a bound local
+    // port tells that the TCP handshake completed even when TLS then stalled.
+    long local_port = 0;
+    curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &local_port);
+    const bool tcp_connected = connect > 0 || local_port > 0;
     if (!code) {
-      out.reason = connect > 0 ? FailureReason::Timeout : FailureReason::ConnectTimeout;
+      out.reason = tcp_connected ? FailureReason::Timeout : FailureReason::ConnectTimeout;
       out.detail = "deadline of " + std::to_string(target_.timeout.count()) + "ms exceeded";
       return;
     }
@@ -329,8 +344,14 @@ class Run : public std::enable_shared_from_this<Run> {
       failure.code = *code;
       curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &failure.os_errno);
       curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &failure.ssl_verify_result);
-      failure.tcp_connected = connect > 0;
+      failure.tcp_connected = tcp_connected;
       out.reason = reasonFromCurl(failure);
+      if (*code == CURLE_PEER_FAILED_VERIFICATION && failure.ssl_verify_result != 0) {
+        out.detail = bounded(std::string(attempt.error.data()) + " (X509 verify result " +
+                             std::to_string(failure.ssl_verify_result) + ": " +
+                             X509_verify_cert_error_string(failure.ssl_verify_result) + ")");
+        return;
+      }
       out.detail = attempt.body_too_large
                        ? "body larger than " + std::to_string(HttpProbe::kMaxBodyBytes) + " bytes"
                        : bounded(attempt.error[0] != '\0' ? std::string(attempt.error.data())
@@ -367,8 +388,8 @@ class Run : public std::enable_shared_from_this<Run> {
     lookups_pending_ = 0;
     for (auto& attempt : attempts_) {
       if (attempt->finished || !attempt->started) continue;
+      collect(*attempt, std::nullopt);  // before removal: curl still has the progress times
       loop_.removeTransfer(attempt->easy.get());
-      collect(*attempt, std::nullopt);
       attempt->finished = true;
     }
     maybeFinish();

@@ -52,7 +52,9 @@ void Scheduler::setTargets(const std::vector<ScheduledTarget>& targets) {
   entries_ = std::move(next);
 }
 
-void Scheduler::setMaxConcurrent(int max_concurrent) { max_concurrent_ = std::max(1, max_concurrent); }
+void Scheduler::setMaxConcurrent(int max_concurrent) {
+  max_concurrent_ = std::max(1, max_concurrent);
+}
 
 std::vector<StartOrder> Scheduler::takeDue() {
   const SteadyTime now = clock_.steadyNow();
@@ -77,7 +79,8 @@ std::vector<StartOrder> Scheduler::takeDue() {
     entry.running = true;
     ++in_flight_;
     while (entry.next <= now) entry.next += entry.interval;
-    orders.push_back(StartOrder{name, planned, std::chrono::duration<double>(now - planned).count()});
+    orders.push_back(
+        StartOrder{name, planned, std::chrono::duration<double>(now - planned).count()});
   }
   return orders;
 }

@@ -22,8 +22,8 @@ struct ScheduledTarget {
 /// A run the caller must start now.
 struct StartOrder {
   std::string target;
-  SteadyTime planned;   ///< the slot this run belongs to
-  double lag_seconds;   ///< actual start − planned start (the scheduler_lag histogram)
+  SteadyTime planned;  ///< the slot this run belongs to
+  double lag_seconds;  ///< actual start − planned start (the scheduler_lag histogram)
 };
 
 /// When each target runs. Each target fires every `interval` at a fixed phase: slot k is

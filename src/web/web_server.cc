@@ -97,7 +97,8 @@ std::string toCivetListen(const std::string& address) {
     return {};
   }
   if (host.empty() || host == "0.0.0.0") return port;
-  if (host.front() == '[' && host.back() == ']') return "[" + host.substr(1, host.size() - 2) + "]:" + port;
+  if (host.front() == '[' && host.back() == ']')
+    return "[" + host.substr(1, host.size() - 2) + "]:" + port;
   if (host.find(':') != std::string::npos) return {};
   return host + ":" + port;
 }
@@ -111,10 +112,9 @@ class WebServer::Impl {
         landing_(std::move(handlers.landing_page)) {
     const std::string ports = toCivetListen(listen);
     if (ports.empty()) throw std::runtime_error("invalid listen address: " + listen);
-    const std::vector<std::string> options = {"listening_ports", ports,
-                                              "num_threads",     "4",
-                                              "request_timeout_ms", "10000",
-                                              "enable_keep_alive", "no"};
+    const std::vector<std::string> options = {
+        "listening_ports",    ports,   "num_threads",       "4",
+        "request_timeout_ms", "10000", "enable_keep_alive", "no"};
     try {
       server_ = std::make_unique<CivetServer>(options);
     } catch (const CivetException& e) {

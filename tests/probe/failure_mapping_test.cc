@@ -32,8 +32,7 @@ TEST(FailureMappingTest, ConnectFailuresUseErrno) {
 }
 
 TEST(FailureMappingTest, TimeoutBeforeConnectIsConnectTimeoutAfterIsTimeout) {
-  EXPECT_EQ(reasonFromCurl({CURLE_OPERATION_TIMEDOUT, 0, 0, false}),
-            FailureReason::ConnectTimeout);
+  EXPECT_EQ(reasonFromCurl({CURLE_OPERATION_TIMEDOUT, 0, 0, false}), FailureReason::ConnectTimeout);
   EXPECT_EQ(reasonFromCurl({CURLE_OPERATION_TIMEDOUT, 0, 0, true}), FailureReason::Timeout);
 }
 
@@ -52,13 +51,16 @@ TEST(FailureMappingTest, CertificateFailuresUseTheX509VerifyResult) {
   // Chain verified, but curl's subjectAltName check refused the host name.
   EXPECT_EQ(reasonFromCurl({CURLE_PEER_FAILED_VERIFICATION, 0, X509_V_OK, true}),
             FailureReason::TlsHostnameMismatch);
+  // What curl 7.88 (OpenSSL backend) stores after its subjectAltName check fails.
+  EXPECT_EQ(reasonFromCurl({CURLE_PEER_FAILED_VERIFICATION, 0, X509_V_ERR_UNSPECIFIED, true}),
+            FailureReason::TlsHostnameMismatch);
   EXPECT_EQ(reasonFromCurl({CURLE_SSL_CONNECT_ERROR, 0, 0, true}), FailureReason::TlsHandshake);
 }
 
 TEST(FailureMappingTest, ProtocolErrorsAreHttpProtocol) {
-  for (CURLcode code : {CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR,
-                        CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM,
-                        CURLE_PARTIAL_FILE}) {
+  for (CURLcode code :
+       {CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_WEIRD_SERVER_REPLY,
+        CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_PARTIAL_FILE}) {
     EXPECT_EQ(reasonFromCurl({code, 0, 0, true}), FailureReason::HttpProtocol) << code;
   }
 }
