@@ -36,7 +36,7 @@ struct GlobalConfig {
   std::chrono::milliseconds interval{30'000};
   std::chrono::milliseconds timeout{10'000};  ///< must be < interval
   std::vector<ResolverSpec> resolvers{ResolverSpec{}};
-  std::string ca_file;  ///< extra trust anchors (PEM); empty = system store
+  std::string ca_file;                        ///< extra trust anchors (PEM); empty = system store
   std::map<std::string, std::string> labels;  ///< constant labels for push mode
   int max_concurrent_probes = 64;             ///< cap on runs in flight at once (1..10000)
 };

@@ -11,7 +11,6 @@
 
 #include "gomodprobe/config.h"
 
-
 namespace gomodprobe {
 
 /// Why a probe run failed. A closed set: each value maps to one fixed `reason` label value, so the
@@ -47,18 +46,18 @@ inline constexpr std::size_t kPhaseCount = 5;
 
 /// The answer of one resolver for the target's host name.
 struct DnsLookup {
-  std::string resolver;              ///< ResolverSpec::label()
-  double duration_seconds = 0;       ///< query sent → last answer (A and AAAA run in parallel)
+  std::string resolver;         ///< ResolverSpec::label()
+  double duration_seconds = 0;  ///< query sent → last answer (A and AAAA run in parallel)
   FailureReason reason = FailureReason::None;
-  std::string detail;                ///< c-ares error text when failed
-  std::vector<std::string> ipv4;     ///< sorted
-  std::vector<std::string> ipv6;     ///< sorted
+  std::string detail;             ///< c-ares error text when failed
+  std::vector<std::string> ipv4;  ///< sorted
+  std::vector<std::string> ipv6;  ///< sorted
 };
 
 struct TlsInfo {
-  std::string version;                 ///< "TLSv1.3"
-  std::string cipher;                  ///< OpenSSL name, "TLS_AES_256_GCM_SHA384"
-  std::optional<double> not_after;     ///< earliest notAfter of the presented chain, Unix seconds
+  std::string version;              ///< "TLSv1.3"
+  std::string cipher;               ///< OpenSSL name, "TLS_AES_256_GCM_SHA384"
+  std::optional<double> not_after;  ///< earliest notAfter of the presented chain, Unix seconds
 };
 
 /// One HTTP attempt over a fresh connection with one requested version.
@@ -84,12 +83,12 @@ struct ProbeResult {
   bool success = false;
   FailureReason reason = FailureReason::None;  ///< first failure (DNS, then attempts in order)
   std::string detail;
-  double duration_seconds = 0;   ///< whole run
-  double started_at = 0;         ///< Unix seconds (wall clock)
-  std::vector<DnsLookup> dns;    ///< one per configured resolver, in config order; empty for IP hosts
+  double duration_seconds = 0;  ///< whole run
+  double started_at = 0;        ///< Unix seconds (wall clock)
+  std::vector<DnsLookup> dns;  ///< one per configured resolver, in config order; empty for IP hosts
   std::optional<bool> resolvers_agree;  ///< set when ≥ 2 resolvers answered
-  std::string address;           ///< the address connected to
-  std::vector<HttpAttempt> http; ///< one per requested version, in config order
+  std::string address;                  ///< the address connected to
+  std::vector<HttpAttempt> http;        ///< one per requested version, in config order
 };
 
 using ProbeCallback = std::function<void(ProbeResult)>;

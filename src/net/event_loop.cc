@@ -122,8 +122,7 @@ ares_channel EventLoop::resolverChannel(const ResolverSpec& resolver, std::strin
   // ending with "could not contact": the probe is about this resolver's answer.
   options.flags = ARES_FLAG_NOCHECKRESP;
   ares_channel raw = nullptr;
-  int rc = ares_init_options(&raw, &options,
-                             ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+  int rc = ares_init_options(&raw, &options, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
   if (rc != ARES_SUCCESS) {
     if (error != nullptr) *error = std::string("c-ares init: ") + ares_strerror(rc);
     return nullptr;

@@ -259,6 +259,9 @@ class Run : public std::enable_shared_from_this<Run> {
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    // No proxy unless configured: curl would otherwise pick up HTTPS_PROXY from the environment
+    // and the phases would describe the proxy, not the target.
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, attempt.error.data());
     curl_easy_setopt(easy, CURLOPT_PRIVATE, &attempt);
     if (attempt.resolve) curl_easy_setopt(easy, CURLOPT_RESOLVE, attempt.resolve.get());

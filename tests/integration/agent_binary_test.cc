@@ -96,16 +96,16 @@ class AgentBinaryTest : public ::testing::Test {
 
   static std::string targetYaml(const std::string& name, const std::string& url,
                                 const std::string& extra = "") {
-    return "  - name: " + name + "\n    kind: http\n    url: " + url +
-           "\n    resolvers: [\"" + net_->dnsPrimary() + "\"]\n    ip_protocol: ip4\n" + extra;
+    return "  - name: " + name + "\n    kind: http\n    url: " + url + "\n    resolvers: [\"" +
+           net_->dnsPrimary() + "\"]\n    ip_protocol: ip4\n" + extra;
   }
   static std::string https(const std::string& host, std::uint16_t port) {
     return "https://" + host + ":" + std::to_string(port);
   }
   static std::string configYaml(const std::string& targets, const std::string& interval = "1s",
                                 const std::string& timeout = "800ms") {
-    return "global:\n  interval: " + interval + "\n  timeout: " + timeout + "\n  ca_file: " +
-           net_->caFile() + "\ntargets:\n" + targets;
+    return "global:\n  interval: " + interval + "\n  timeout: " + timeout +
+           "\n  ca_file: " + net_->caFile() + "\ntargets:\n" + targets;
   }
   /// Eleven targets, one per behaviour the dashboards show.
   static std::string fleetTargets() {
@@ -242,9 +242,9 @@ TEST_F(AgentBinaryTest, DaemonExposesCorrectMetricsAndReloads) {
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
 
   EXPECT_EQ(httpRequest(base + "/-/healthy").status, 200);
-  const std::vector<std::string> names = {"h2",        "h1only",    "plain",   "list",
-                                          "expired",   "wronghost", "unknownca", "refused",
-                                          "hang",      "badgw",     "nx",      "split"};
+  const std::vector<std::string> names = {"h2",      "h1only",    "plain",     "list",
+                                          "expired", "wronghost", "unknownca", "refused",
+                                          "hang",    "badgw",     "nx",        "split"};
   // Every target has run twice: its counters and gauges are settled.
   auto all_ran_twice = [&](const std::string& m) {
     for (const auto& n : names) {
@@ -269,15 +269,16 @@ TEST_F(AgentBinaryTest, DaemonExposesCorrectMetricsAndReloads) {
   for (const auto* bad : {"expired", "wronghost", "unknownca", "refused", "hang", "badgw", "nx"}) {
     EXPECT_EQ(success(bad), 0) << bad;
   }
-  const std::map<std::string, std::string> reasons = {
-      {"expired", "tls_cert_expired"}, {"wronghost", "tls_hostname_mismatch"},
-      {"unknownca", "tls_cert_untrusted"}, {"refused", "connect_refused"},
-      {"hang", "timeout"},           {"badgw", "http_status"},
-      {"nx", "dns_nxdomain"}};
+  const std::map<std::string, std::string> reasons = {{"expired", "tls_cert_expired"},
+                                                      {"wronghost", "tls_hostname_mismatch"},
+                                                      {"unknownca", "tls_cert_untrusted"},
+                                                      {"refused", "connect_refused"},
+                                                      {"hang", "timeout"},
+                                                      {"badgw", "http_status"},
+                                                      {"nx", "dns_nxdomain"}};
   for (const auto& [target, reason] : reasons) {
-    const double failures =
-        sample(metrics, "gomodprobe_probe_failures_total{target=\"" + target +
-                            "\",kind=\"http\",reason=\"" + reason + "\"}");
+    const double failures = sample(metrics, "gomodprobe_probe_failures_total{target=\"" + target +
+                                                "\",kind=\"http\",reason=\"" + reason + "\"}");
     const double runs =
         sample(metrics, "gomodprobe_probes_total{target=\"" + target + "\",kind=\"http\"}");
     EXPECT_GE(failures, 2) << target;
@@ -298,8 +299,9 @@ TEST_F(AgentBinaryTest, DaemonExposesCorrectMetricsAndReloads) {
                                 net_->dnsSecondary() + "\",family=\"ipv4\"}"),
             1);
   EXPECT_THAT(metrics, HasSubstr("gomodprobe_tls_info{target=\"h2\",version=\"TLSv1.3\""));
-  EXPECT_GT(sample(metrics, "gomodprobe_phase_duration_seconds_count{target=\"h2\",phase=\"tls\","
-                            "http_version=\"2\"}"),
+  EXPECT_GT(sample(metrics,
+                   "gomodprobe_phase_duration_seconds_count{target=\"h2\",phase=\"tls\","
+                   "http_version=\"2\"}"),
             0);
   EXPECT_GT(sample(metrics, "gomodprobe_scheduler_lag_seconds_count"), 0);
   EXPECT_EQ(sample(metrics, "gomodprobe_config_last_reload_successful"), 1);

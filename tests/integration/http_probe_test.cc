@@ -247,8 +247,7 @@ TEST_F(HttpProbeTest, ManyTargetsRunConcurrentlyUnderTheCap) {
   Config config;
   config.global.max_concurrent_probes = 3;
   for (int i = 0; i < 12; ++i) {
-    config.targets.push_back(
-        target("t" + std::to_string(i), "https", "good.test", net_->h2Port()));
+    config.targets.push_back(target("t" + std::to_string(i), "https", "good.test", net_->h2Port()));
   }
   config.targets.push_back(target("bad", "https", "good.test", net_->expiredPort()));
   SystemClock clock;

@@ -98,10 +98,12 @@ TEST(ProbeCollectorTest, ExportsTheContractAfterASuccessfulRun) {
   EXPECT_THAT(text, HasSubstr("gomodprobe_tls_info{target=\"proxy-a\",version=\"TLSv1.3\",cipher="
                               "\"TLS_AES_256_GCM_SHA384\"} 1"));
   EXPECT_THAT(text, HasSubstr("gomodprobe_dns_resolvers_agree{target=\"proxy-a\"} 0"));
-  EXPECT_THAT(text, HasSubstr("gomodprobe_dns_answers{target=\"proxy-a\",resolver=\"127.0.0.1:5353\","
-                              "family=\"ipv4\"} 1"));
-  EXPECT_THAT(text, HasSubstr("gomodprobe_build_info{version=\"1.2.3\",revision=\"abc\",curl=\"8.0\","
-                              "cares=\"1.18\",openssl=\"3.0\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("gomodprobe_dns_answers{target=\"proxy-a\",resolver=\"127.0.0.1:5353\","
+                        "family=\"ipv4\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("gomodprobe_build_info{version=\"1.2.3\",revision=\"abc\",curl=\"8.0\","
+                        "cares=\"1.18\",openssl=\"3.0\"} 1"));
   EXPECT_THAT(text, HasSubstr("gomodprobe_config_last_reload_successful 1"));
   EXPECT_THAT(text, Not(HasSubstr("gomodprobe_probe_failures_total{")));
 }

@@ -1,0 +1,197 @@
+#pragma once
+
+// NetFixture: real servers on 127.0.0.1 for integration tests (nginx, two dnsmasq, raw sockets).
+//
+// Usage (note the leading "::" -- inside namespace gomodprobe, "testing" names this namespace,
+// not GoogleTest's):
+//
+//   class MyTest : public ::testing::Test {
+//    protected:
+//     static void SetUpTestSuite() { net_ = std::make_unique<NetFixture>(); net_->start(); }
+//     static void TearDownTestSuite() { net_.reset(); }
+//     static inline std::unique_ptr<NetFixture> net_;
+//   };
+//
+// Everything lives in a mkdtemp directory under /tmp that the destructor removes (set
+// GOMODPROBE_FIXTURE_KEEP_DIR=1 to keep it for debugging). Each server runs in its own process
+// group with PR_SET_PDEATHSIG=SIGKILL, and a forked watchdog process SIGKILLs those groups (nginx
+// workers included) when the test process dies without running the destructor (crash, abort,
+// SIGKILL); only the temp dir is then left behind.
+//
+// nginx runs with "master_process on" (one worker): nginx 1.22 segfaults at start-up when
+// "master_process off" is combined with inherited sockets.
+//
+// HTTP (identical on every nginx port; other paths -> 404 from nginx):
+//   /                            200 kRootBody
+//   /golang.org/x/text/@v/list   200 kModuleListBody
+//   /latest                      200 kLatestBody
+//   /status/502                  502 (nginx error page)
+//   /status/404                  404
+//   /big                         200, kBigBodySize bytes (static file, see bigBody())
+//
+// DNS (verified against dnsmasq 2.90 with raw UDP queries, see fixture_test.cc):
+//   name           type  primary                         secondary
+//   good.test      A     NOERROR, 127.0.0.1 (AA set)     same
+//   good.test      AAAA  NOERROR, 0 answers (NODATA)     same
+//   proxy.test     A/AAAA  as good.test                  same
+//   split.test     A     NOERROR, 127.0.0.1              NOERROR, 127.0.0.2
+//   split.test     AAAA  NOERROR, 0 answers              same
+//   v6.test        AAAA  NOERROR, ::1                    same
+//   v6.test        A     NOERROR, 0 answers (NODATA)     same
+//   servfail.test  any   SERVFAIL (rcode 2)              NXDOMAIN (rcode 3)
+//   <other>.test   any   NXDOMAIN (rcode 3)              same
+//   outside .test  any   REFUSED (rcode 5, no upstream)  same
+// dnsmasq never produces SERVFAIL itself for an unreachable upstream: forwarding to a port with
+// nothing listening gives no reply at all (client timeout) and an unusable server address gives
+// REFUSED. So the primary forwards servfail.test (and subdomains) to a tiny in-process UDP
+// responder owned by the fixture that answers every query with SERVFAIL, which dnsmasq relays.
+// Both dnsmasq listen on UDP and TCP at the same port.
+//
+// Ports: nginx listening sockets are bound and listen()ed here on 127.0.0.1:0 and handed to nginx
+// through its inherited-socket variable NGINX="fd;fd;...;" (works with nginx 1.22: it matches them
+// to "listen 127.0.0.1:PORT" by address), so there is no port race. dnsmasq cannot inherit
+// sockets: its port is chosen by binding UDP+TCP :0, closing, and passing the number; if that
+// tiny race is lost dnsmasq exits with EADDRINUSE and start() retries with a new port.
+
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace gomodprobe::testing {
+
+// Result of a raw UDP DNS query (see NetFixture::queryDns).
+struct DnsReply {
+  int rcode = -1;  // 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED
+  bool authoritative = false;
+  uint16_t answer_count = 0;
+  std::vector<std::string> addresses;  // A and AAAA rdata from the answer section, as text
+};
+
+class NetFixture {
+ public:
+  static constexpr std::string_view kRootBody = "ok\n";
+  static constexpr std::string_view kModuleListBody = "v0.3.0\nv0.3.7\n";
+  static constexpr std::string_view kLatestBody =
+      "{\"Version\":\"v0.3.7\",\"Time\":\"2021-08-10T00:00:00Z\"}\n";
+  static constexpr std::size_t kBigBodySize = 256 * 1024;
+  static constexpr uint16_t kTypeA = 1;
+  static constexpr uint16_t kTypeAaaa = 28;
+
+  NetFixture();   // creates the temp dir
+  ~NetFixture();  // SIGTERM to every child, SIGKILL after 2 s, then removes the temp dir
+  NetFixture(const NetFixture&) = delete;
+  NetFixture& operator=(const NetFixture&) = delete;
+
+  // Generates certificates, starts nginx, both dnsmasq, the SERVFAIL responder and the hang and
+  // refused sockets, and returns once all of them answer. Throws std::runtime_error (including
+  // the relevant log file) on failure; the destructor still cleans up. Call once, from a thread
+  // that outlives the fixture (PR_SET_PDEATHSIG is tied to the forking thread).
+  void start();
+
+  const std::string& dir() const { return dir_; }
+  const std::string& caFile() const { return ca_file_; }             // test CA, PEM
+  const std::string& otherCaFile() const { return other_ca_file_; }  // CA not in caFile()
+  const std::string& goodCertFile() const { return good_cert_file_; }
+  const std::string& keyFile() const { return key_file_; }  // key of every leaf (EC P-256)
+  const std::string& accessLogFile() const { return access_log_file_; }  // nginx, all ports
+
+  uint16_t h2Port() const { return h2_port_; }                 // TLS 1.2/1.3, ALPN h2,http/1.1
+  uint16_t h1OnlyPort() const { return h1_port_; }             // TLS, ALPN http/1.1 only
+  uint16_t plainPort() const { return plain_port_; }           // cleartext HTTP/1.1
+  uint16_t expiredPort() const { return expired_port_; }       // test CA, notAfter 2021-01-01
+  uint16_t wrongHostPort() const { return wrong_host_port_; }  // test CA, SAN DNS:wrong.example
+  uint16_t unknownCaPort() const { return unknown_ca_port_; }  // good SANs, other CA
+  uint16_t refusedPort() const { return refused_port_; }       // bound, not listening: ECONNREFUSED
+  uint16_t hangPort() const { return hang_port_; }  // listening (backlog SOMAXCONN), never accepts
+
+  std::string dnsPrimary() const;    // "127.0.0.1:PORT"
+  std::string dnsSecondary() const;  // "127.0.0.1:PORT"
+  uint16_t dnsPrimaryPort() const { return dns_primary_port_; }
+  uint16_t dnsSecondaryPort() const { return dns_secondary_port_; }
+
+  // notAfter of the good leaf (the cert on h2/h1Only/plain... TLS ports), in Unix seconds.
+  double goodCertNotAfter() const { return static_cast<double>(good_not_after_); }
+
+  // Pids of the long-running children (nginx, dnsmasq x2); for leak checks in tests.
+  std::vector<pid_t> childPids() const;
+
+  // The exact content served at /big.
+  static std::string bigBody();
+
+  // Absolute path of an executable found in $PATH, /usr/local/sbin, /usr/sbin or /sbin; "" if
+  // none.
+  static std::string findExecutable(const std::string& name);
+
+  // One UDP query (RD set) to "IPv4:PORT"; nullopt on timeout or a malformed/mismatched reply.
+  static std::optional<DnsReply> queryDns(const std::string& server, const std::string& name,
+                                          uint16_t qtype, std::chrono::milliseconds timeout);
+
+ private:
+  struct Tool {
+    std::string name;  // log file: <dir>/tool-<name>.log
+    std::vector<std::string> argv;
+  };
+  struct Child {
+    std::string name;
+    pid_t pid = -1;
+    std::string log_file;
+  };
+
+  static pid_t spawn(const std::string& log_file, const std::vector<std::string>& argv,
+                     const std::vector<std::string>& extra_env,
+                     const std::vector<int>& inherit_fds);
+  void runTools(const std::vector<Tool>& tools);
+  void generateCertificates();
+  void writeContent();
+  void startNginx();
+  void startDnsmasq();
+  Child spawnDnsmasq(bool primary, uint16_t port);
+  void startServfailResponder();
+  void servfailLoop() const;
+  void waitForNginx(const Child& nginx) const;
+  static bool waitForDns(const Child& dnsmasq, uint16_t port);
+  void startWatchdog();
+  void watch(pid_t pid) const;
+  void stopAll() noexcept;
+
+  std::string dir_;
+  std::string ca_file_;
+  std::string other_ca_file_;
+  std::string good_cert_file_;
+  std::string key_file_;
+  std::string access_log_file_;
+  std::string openssl_;
+  int64_t good_not_after_ = 0;
+
+  uint16_t h2_port_ = 0;
+  uint16_t h1_port_ = 0;
+  uint16_t plain_port_ = 0;
+  uint16_t expired_port_ = 0;
+  uint16_t wrong_host_port_ = 0;
+  uint16_t unknown_ca_port_ = 0;
+  uint16_t refused_port_ = 0;
+  uint16_t hang_port_ = 0;
+  uint16_t dns_primary_port_ = 0;
+  uint16_t dns_secondary_port_ = 0;
+  uint16_t servfail_port_ = 0;
+
+  int refused_fd_ = -1;
+  int hang_fd_ = -1;
+  int servfail_fd_ = -1;
+  std::array<int, 2> wake_pipe_ = {-1, -1};
+  pid_t watchdog_pid_ = -1;
+  int watchdog_fd_ = -1;  // our end; EOF tells the watchdog that this process died
+  std::thread servfail_thread_;
+  std::vector<Child> children_;
+  bool started_ = false;
+};
+
+}  // namespace gomodprobe::testing
