@@ -18,7 +18,7 @@ enum class IpProtocol { Ip4, Ip6, Any };
 
 /// HTTP version requested from the server: "1.1" (CURL_HTTP_VERSION_1_1) or "2" (HTTP/2 offered
 /// over ALPN, CURL_HTTP_VERSION_2TLS; a server that declines is spoken to in HTTP/1.1).
-enum class HttpVersion { Http1_1, Http2 };
+enum class HttpVersion { Http11, Http2 };
 
 /// One DNS resolver. `system` uses /etc/resolv.conf (through c-ares); otherwise an IPv4 or IPv6
 /// address with an optional port: "8.8.8.8", "127.0.0.1:5353", "[::1]:53".
@@ -47,7 +47,7 @@ struct TargetConfig {
   TargetKind kind = TargetKind::Http;
   std::string url;   ///< base URL, scheme http or https, no trailing slash
   std::string path;  ///< request path, starts with '/'
-  std::vector<HttpVersion> http_versions{HttpVersion::Http1_1, HttpVersion::Http2};
+  std::vector<HttpVersion> http_versions{HttpVersion::Http11, HttpVersion::Http2};
   std::vector<ResolverSpec> resolvers;  ///< first one feeds the connection; never empty
   IpProtocol ip_protocol = IpProtocol::Any;
   std::chrono::milliseconds interval{30'000};

@@ -62,7 +62,7 @@ struct TlsInfo {
 
 /// One HTTP attempt over a fresh connection with one requested version.
 struct HttpAttempt {
-  HttpVersion requested = HttpVersion::Http1_1;
+  HttpVersion requested = HttpVersion::Http11;
   bool success = false;
   FailureReason reason = FailureReason::None;
   std::string detail;  ///< human-readable, bounded; never contains secrets

@@ -625,7 +625,7 @@ class Parser {
       const std::string& text = item.Scalar();
       HttpVersion version{};
       if (text == "1.1") {
-        version = HttpVersion::Http1_1;
+        version = HttpVersion::Http11;
       } else if (text == "2") {
         version = HttpVersion::Http2;
       } else {

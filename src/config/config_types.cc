@@ -30,7 +30,7 @@ const char* toString(IpProtocol protocol) {
 
 const char* toString(HttpVersion version) {
   switch (version) {
-    case HttpVersion::Http1_1:
+    case HttpVersion::Http11:
       return "1.1";
     case HttpVersion::Http2:
       return "2";

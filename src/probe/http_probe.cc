@@ -154,7 +154,7 @@ class Run : public std::enable_shared_from_this<Run> {
   }
 
   // Called with the Attempt's raw pointer from curl's C callbacks.
-  static std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user) {
+  static std::size_t onHeader(char* /*data*/, std::size_t size, std::size_t count, void* user) {
     auto* attempt = static_cast<Attempt*>(user);
     if (!attempt->tls_captured) {
       attempt->tls_captured = true;
@@ -165,7 +165,6 @@ class Run : public std::enable_shared_from_this<Run> {
         attempt->result.tls = tlsInfoFrom(static_cast<SSL*>(info->internals));
       }
     }
-    (void)data;
     return size * count;
   }
 
@@ -248,7 +247,8 @@ class Run : public std::enable_shared_from_this<Run> {
         url_.host + ":" + std::to_string(url_.port) + ":" + (v6 ? "[" + address_ + "]" : address_);
     if (!isIpLiteral(url_.host) && !net::appendSlist(attempt.resolve, pin.c_str())) return false;
     for (const auto& [name, value] : target_.headers) {
-      const std::string line = name + ": " + value;
+      std::string line = name;
+      line.append(": ").append(value);
       if (!net::appendSlist(attempt.headers, line.c_str())) return false;
     }
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -297,8 +297,12 @@ class Run : public std::enable_shared_from_this<Run> {
   void collect(Attempt& attempt, std::optional<CURLcode> code) {
     CURL* easy = attempt.easy.get();
     HttpAttempt& out = attempt.result;
-    curl_off_t lookup = 0, connect = 0, appconnect = 0, pretransfer = 0, starttransfer = 0,
-               total = 0;
+    curl_off_t lookup = 0;
+    curl_off_t connect = 0;
+    curl_off_t appconnect = 0;
+    curl_off_t pretransfer = 0;
+    curl_off_t starttransfer = 0;
+    curl_off_t total = 0;
     curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
     curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect);
     curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);

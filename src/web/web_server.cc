@@ -91,7 +91,7 @@ std::string toCivetListen(const std::string& address) {
   const auto colon = address.rfind(':');
   if (colon == std::string::npos) return {};
   std::string host = address.substr(0, colon);
-  const std::string port = address.substr(colon + 1);
+  std::string port = address.substr(colon + 1);
   if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
       port.size() > 5 || std::stoi(port) > 65535) {
     return {};

@@ -62,7 +62,7 @@ TEST(ConfigLoaderTest, LoadsFullFileWithOverridesAndDefaults) {
   EXPECT_EQ(proxy.url, "https://proxy.golang.org");  // trailing '/' stripped
   EXPECT_EQ(proxy.path, "/");
   EXPECT_EQ(proxy.requestUrl(), "https://proxy.golang.org/");
-  EXPECT_THAT(proxy.http_versions, ElementsAre(HttpVersion::Http1_1, HttpVersion::Http2));
+  EXPECT_THAT(proxy.http_versions, ElementsAre(HttpVersion::Http11, HttpVersion::Http2));
   EXPECT_THAT(proxy.resolvers, ElementsAre(ResolverSpec{}, ipResolver("8.8.8.8")));
   EXPECT_EQ(proxy.ip_protocol, IpProtocol::Any);
   EXPECT_EQ(proxy.interval, milliseconds(60'000));
@@ -84,7 +84,7 @@ TEST(ConfigLoaderTest, LoadsFullFileWithOverridesAndDefaults) {
   EXPECT_EQ(http.url, "http://[::1]:8080/base");
   EXPECT_EQ(http.path, "/healthz?full=1");
   EXPECT_EQ(http.requestUrl(), "http://[::1]:8080/base/healthz?full=1");
-  EXPECT_THAT(http.http_versions, ElementsAre(HttpVersion::Http1_1));
+  EXPECT_THAT(http.http_versions, ElementsAre(HttpVersion::Http11));
   EXPECT_THAT(http.resolvers, ElementsAre(ipResolver("::1", 5353), ipResolver("127.0.0.1", 5353)));
   EXPECT_EQ(http.ip_protocol, IpProtocol::Ip4);
   EXPECT_EQ(http.interval, milliseconds(120'000));
@@ -499,7 +499,7 @@ TEST(ConfigTypesTest, ToStringGivesLabelValues) {
   EXPECT_STREQ(toString(IpProtocol::Ip4), "ip4");
   EXPECT_STREQ(toString(IpProtocol::Ip6), "ip6");
   EXPECT_STREQ(toString(IpProtocol::Any), "any");
-  EXPECT_STREQ(toString(HttpVersion::Http1_1), "1.1");
+  EXPECT_STREQ(toString(HttpVersion::Http11), "1.1");
   EXPECT_STREQ(toString(HttpVersion::Http2), "2");
 }
 

@@ -56,7 +56,7 @@ TEST(DefaultConfigTest, UnsetEnvironmentGivesProxyGolangOrgAndSumGolangOrg) {
   EXPECT_EQ(proxy.url, "https://proxy.golang.org");
   EXPECT_EQ(proxy.path, "/");
   EXPECT_EQ(proxy.requestUrl(), "https://proxy.golang.org/");
-  EXPECT_THAT(proxy.http_versions, ElementsAre(HttpVersion::Http1_1, HttpVersion::Http2));
+  EXPECT_THAT(proxy.http_versions, ElementsAre(HttpVersion::Http11, HttpVersion::Http2));
   EXPECT_THAT(proxy.resolvers, ElementsAre(ResolverSpec{}));
   EXPECT_EQ(proxy.ip_protocol, IpProtocol::Any);
   EXPECT_EQ(proxy.interval, milliseconds(30'000));

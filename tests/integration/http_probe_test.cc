@@ -80,7 +80,7 @@ TEST_F(HttpProbeTest, Http2PortNegotiatesBothVersionsWithAllPhases) {
   EXPECT_EQ(r.dns[0].ipv4, std::vector<std::string>{"127.0.0.1"});
   EXPECT_GT(r.dns[0].duration_seconds, 0.0);
   ASSERT_EQ(r.http.size(), 2U);
-  EXPECT_EQ(r.http[0].requested, HttpVersion::Http1_1);
+  EXPECT_EQ(r.http[0].requested, HttpVersion::Http11);
   EXPECT_DOUBLE_EQ(r.http[0].negotiated_version, 1.1);
   EXPECT_EQ(r.http[1].requested, HttpVersion::Http2);
   EXPECT_DOUBLE_EQ(r.http[1].negotiated_version, 2.0);
@@ -113,7 +113,7 @@ TEST_F(HttpProbeTest, Http1OnlyServerAnswersHttp2RequestInHttp11) {
 
 TEST_F(HttpProbeTest, PlainHttpHasNoTlsPhase) {
   auto t = target("plain", "http", "good.test", net_->plainPort(), "/big");
-  t.http_versions = {HttpVersion::Http1_1};
+  t.http_versions = {HttpVersion::Http11};
   const auto r = probe(t);
   ASSERT_TRUE(r.success) << r.detail;
   ASSERT_EQ(r.http.size(), 1U);

@@ -43,7 +43,7 @@ ProbeResult okResult(const std::string& name) {
   b.ipv4 = {"192.0.2.2"};
   r.dns = {a, b};
   r.resolvers_agree = false;
-  for (HttpVersion v : {HttpVersion::Http1_1, HttpVersion::Http2}) {
+  for (HttpVersion v : {HttpVersion::Http11, HttpVersion::Http2}) {
     HttpAttempt h;
     h.requested = v;
     h.success = true;
