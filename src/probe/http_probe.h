@@ -6,17 +6,14 @@
 
 namespace gomodprobe::probe {
 
-/// The HTTP probe (kinds http, and goproxy/sumdb in this version): resolves the URL's host with
-/// every configured resolver (c-ares, timed per resolver), then, with the primary resolver's
-/// address handed to curl through CURLOPT_RESOLVE, makes one request per requested HTTP version,
-/// each on a fresh connection (no reuse, no TLS session resumption). Phases follow
-/// blackbox_exporter: resolve (c-ares), connect, tls, processing (request sent → first byte),
-/// transfer (first byte → done), from CURLINFO_*_TIME_T. Success: every attempt got a 2xx.
+/// The HTTP probe (kind http): resolves the URL's host with every configured resolver (c-ares,
+/// timed per resolver), then, with the primary resolver's address handed to curl through
+/// CURLOPT_RESOLVE, makes one request per requested HTTP version, each on a fresh connection (no
+/// reuse, no TLS session resumption). Phases follow blackbox_exporter: resolve (c-ares), connect,
+/// tls, processing (request sent → first byte), transfer (first byte → done), from
+/// CURLINFO_*_TIME_T. Success: every attempt got a 2xx. See ProbeRun.
 class HttpProbe final : public Probe {
  public:
-  /// Longest body read; past it the attempt fails with http_protocol.
-  static constexpr std::uint64_t kMaxBodyBytes = 64ULL << 20;
-
   HttpProbe(TargetConfig target, net::EventLoop& loop);
   void run(ProbeCallback done) override;
 

@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
   auto https = [](const std::string& host, std::uint16_t port) {
     return "https://" + host + ":" + std::to_string(port);
   };
-  std::string yaml = "global:\n  interval: 5s\n  timeout: 2s\n  ca_file: " + net.caFile() +
-                     "\ntargets:\n";
+  std::string yaml =
+      "global:\n  interval: 5s\n  timeout: 2s\n  ca_file: " + net.caFile() + "\ntargets:\n";
   yaml += target("h2", https("good.test", net.h2Port()), dns);
   yaml += target("h1only", https("good.test", net.h1OnlyPort()), dns);
   yaml += target("plain", "http://good.test:" + std::to_string(net.plainPort()), dns,

@@ -1,0 +1,244 @@
+#include "probe/probe_run.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "net/dns_lookup.h"
+
+namespace gomodprobe::probe {
+
+namespace {
+
+HttpAttempt toAttempt(HttpVersion requested, net::FetchResponse response) {
+  HttpAttempt attempt;
+  attempt.requested = requested;
+  attempt.success = response.ok;
+  attempt.reason = response.reason;
+  attempt.detail = std::move(response.detail);
+  attempt.status_code = response.status_code;
+  attempt.negotiated_version = response.negotiated_version;
+  attempt.phases = response.phases;
+  attempt.tls = std::move(response.tls);
+  attempt.body_bytes = response.body_bytes;
+  return attempt;
+}
+
+}  // namespace
+
+ProbeRun::ProbeRun(TargetConfig target, net::EventLoop& loop, ProbeCallback done)
+    : target_(std::move(target)), loop_(loop), done_(std::move(done)) {}
+
+void ProbeRun::start() {
+  started_ = loop_.clock().steadyNow();
+  deadline_ = started_ + target_.timeout;
+  result_.target = target_.name;
+  result_.kind = target_.kind;
+  result_.started_at = toUnixSeconds(loop_.clock().systemNow());
+  deadline_timer_ = loop_.addTimer(deadline_, [self = shared_from_this()] { self->onDeadline(); });
+
+  auto parts = net::splitUrl(target_.requestUrl());
+  if (!parts) {
+    fail(FailureReason::HttpProtocol, "invalid URL " + target_.requestUrl());
+    finish();
+    return;
+  }
+  url_ = *parts;
+  if (net::isIpLiteral(url_.host)) {
+    address_ = url_.host;
+    result_.address = address_;
+    startAttempts();
+    return;
+  }
+  result_.dns.resize(target_.resolvers.size());
+  lookups_pending_ = target_.resolvers.size();
+  for (std::size_t i = 0; i < target_.resolvers.size(); ++i) {
+    result_.dns[i].resolver = target_.resolvers[i].label();
+    std::weak_ptr<ProbeRun> weak = weak_from_this();
+    net::lookup(loop_, target_.resolvers[i], url_.host, target_.ip_protocol,
+                [weak, i](DnsLookup lookup) {
+                  if (auto self = weak.lock()) self->onLookup(i, std::move(lookup));
+                });
+    if (finished_) return;
+  }
+}
+
+void ProbeRun::onLookup(std::size_t index, DnsLookup lookup) {
+  if (finished_ || lookups_pending_ == 0) return;
+  result_.dns[index] = std::move(lookup);
+  --lookups_pending_;
+  if (index == 0) {
+    if (result_.dns[0].reason != FailureReason::None) {
+      primary_failed_ = true;
+    } else {
+      address_ = pickAddress(result_.dns[0]);
+      result_.address = address_;
+      startAttempts();
+      if (finished_) return;
+    }
+  }
+  if (primary_failed_ && lookups_pending_ == 0) {
+    finish();
+    return;
+  }
+  maybeAfterAttempts();
+}
+
+std::string ProbeRun::pickAddress(const DnsLookup& lookup) const {
+  if (target_.ip_protocol == IpProtocol::Ip6) return lookup.ipv6.front();
+  if (target_.ip_protocol == IpProtocol::Ip4) return lookup.ipv4.front();
+  return lookup.ipv4.empty() ? lookup.ipv6.front() : lookup.ipv4.front();
+}
+
+net::FetchRequest ProbeRun::requestFor(const std::string& url) const {
+  net::FetchRequest request;
+  request.url = url;
+  request.version =
+      target_.http_versions.empty() ? HttpVersion::Http11 : target_.http_versions.front();
+  request.ip_protocol = target_.ip_protocol;
+  request.ca_file = target_.ca_file;
+  request.headers = target_.headers;
+  request.deadline = deadline_;
+  return request;
+}
+
+void ProbeRun::fetch(net::FetchRequest request, net::Fetch::Callback done) {
+  if (finished_) return;
+  if (request.pin.empty() && !address_.empty() && !net::isIpLiteral(url_.host)) {
+    if (auto parts = net::splitUrl(request.url); parts && parts->host == url_.host) {
+      request.pin = net::resolvePin(url_.host, parts->port, address_);
+    }
+  }
+  std::weak_ptr<ProbeRun> weak = weak_from_this();
+  auto handle = net::startFetch(loop_, std::move(request),
+                                [weak, done = std::move(done)](net::FetchResponse response) {
+                                  auto self = weak.lock();
+                                  if (!self || self->finished_) return;
+                                  done(std::move(response));
+                                });
+  fetches_.erase(std::remove_if(fetches_.begin(), fetches_.end(),
+                                [](const std::weak_ptr<net::Fetch>& f) { return f.expired(); }),
+                 fetches_.end());
+  fetches_.push_back(handle);
+}
+
+void ProbeRun::startAttempts() {
+  attempts_started_ = true;
+  result_.http.clear();
+  for (const HttpVersion version : target_.http_versions) {
+    HttpAttempt pending;
+    pending.requested = version;
+    result_.http.push_back(pending);
+  }
+  attempts_pending_ = target_.http_versions.size();
+  for (std::size_t i = 0; i < target_.http_versions.size(); ++i) {
+    net::FetchRequest request = requestFor(target_.requestUrl());
+    request.version = target_.http_versions[i];
+    std::weak_ptr<ProbeRun> weak = weak_from_this();
+    fetch(std::move(request), [weak, i](net::FetchResponse response) {
+      if (auto self = weak.lock()) self->onAttempt(i, std::move(response));
+    });
+  }
+  maybeAfterAttempts();
+}
+
+void ProbeRun::onAttempt(std::size_t index, net::FetchResponse response) {
+  HttpAttempt attempt = toAttempt(target_.http_versions[index], std::move(response));
+  if (!result_.dns.empty()) attempt.phases[0] = result_.dns[0].duration_seconds;
+  result_.http[index] = std::move(attempt);
+  --attempts_pending_;
+  maybeAfterAttempts();
+}
+
+void ProbeRun::maybeAfterAttempts() {
+  if (finished_ || after_called_ || lookups_pending_ > 0 || !attempts_started_ ||
+      attempts_pending_ > 0) {
+    return;
+  }
+  after_called_ = true;
+  const bool all_ok = std::all_of(result_.http.begin(), result_.http.end(),
+                                  [](const HttpAttempt& a) { return a.success; });
+  if (!all_ok || loop_.clock().steadyNow() >= deadline_) {
+    finish();
+    return;
+  }
+  afterAttempts();
+}
+
+void ProbeRun::onDeadline() {
+  deadline_timer_ = 0;
+  if (finished_) return;
+  for (std::size_t i = 0; i < result_.dns.size(); ++i) {
+    DnsLookup& lookup = result_.dns[i];
+    if (lookup.reason == FailureReason::None && lookup.ipv4.empty() && lookup.ipv6.empty()) {
+      lookup.reason = FailureReason::DnsTimeout;
+      lookup.detail = "no answer before the deadline";
+      lookup.duration_seconds = std::chrono::duration<double>(target_.timeout).count();
+      if (i == 0 && address_.empty()) primary_failed_ = true;
+    }
+  }
+  lookups_pending_ = 0;
+  // Aborting calls the callbacks synchronously; a step callback may record its failure.
+  auto fetches = fetches_;
+  for (auto& weak : fetches) {
+    if (auto fetch = weak.lock()) fetch->abort();
+  }
+  if (!finished_) {
+    if (result_.reason == FailureReason::None && after_called_) {
+      fail(FailureReason::Timeout,
+           "deadline of " + std::to_string(target_.timeout.count()) + "ms exceeded");
+    }
+    finish();
+  }
+}
+
+void ProbeRun::fail(FailureReason reason, std::string detail) {
+  if (result_.reason != FailureReason::None) return;
+  result_.reason = reason;
+  result_.detail = std::move(detail);
+}
+
+void ProbeRun::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (deadline_timer_ != 0) loop_.cancelTimer(deadline_timer_);
+  deadline_timer_ = 0;
+  if (primary_failed_) {
+    result_.reason = result_.dns[0].reason;
+    result_.detail = "resolver " + result_.dns[0].resolver + ": " + result_.dns[0].detail;
+    result_.http.clear();
+  } else {
+    // An attempt's failure comes before any later step's.
+    for (const auto& attempt : result_.http) {
+      if (!attempt.success) {
+        result_.reason = attempt.reason;
+        result_.detail = std::string("HTTP/") + toString(attempt.requested) + ": " + attempt.detail;
+        break;
+      }
+    }
+  }
+  if (result_.dns.size() >= 2) {
+    std::set<std::string> first;
+    bool agree = true;
+    for (std::size_t i = 0; i < result_.dns.size(); ++i) {
+      std::set<std::string> set(result_.dns[i].ipv4.begin(), result_.dns[i].ipv4.end());
+      set.insert(result_.dns[i].ipv6.begin(), result_.dns[i].ipv6.end());
+      if (i == 0) {
+        first = std::move(set);
+      } else if (set != first) {
+        agree = false;
+      }
+    }
+    result_.resolvers_agree = agree;
+  }
+  result_.success = result_.reason == FailureReason::None && !result_.http.empty() &&
+                    std::all_of(result_.http.begin(), result_.http.end(),
+                                [](const HttpAttempt& a) { return a.success; });
+  result_.duration_seconds =
+      std::chrono::duration<double>(loop_.clock().steadyNow() - started_).count();
+  auto keep = shared_from_this();
+  auto done = std::move(done_);
+  done(std::move(result_));
+}
+
+}  // namespace gomodprobe::probe

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gomodprobe/config.h"
+#include "gomodprobe/probe.h"
+#include "net/event_loop.h"
+#include "net/http_fetch.h"
+
+namespace gomodprobe::probe {
+
+/// The frame every probe run shares: one deadline (the target's timeout), the lookup of the URL's
+/// host with every configured resolver (the primary's address feeds all requests to that host),
+/// the HTTP attempts of the base URL (one per requested version, phases as blackbox_exporter names
+/// them), and the assembly of the ProbeResult. Subclasses add steps after the attempts by
+/// overriding afterAttempts(), issue requests with fetch() and end with finish(). Loop thread only;
+/// the run keeps itself alive (shared_ptr) until it has called back.
+class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
+ public:
+  ProbeRun(TargetConfig target, net::EventLoop& loop, ProbeCallback done);
+  virtual ~ProbeRun() = default;
+  ProbeRun(const ProbeRun&) = delete;
+  ProbeRun& operator=(const ProbeRun&) = delete;
+
+  /// Starts the run; call once, right after make_shared.
+  void start();
+
+ protected:
+  /// Called once every attempt has finished and the base check succeeded. The default finishes.
+  /// Subclasses start their own steps here and call finish() when done.
+  virtual void afterAttempts() { finish(); }
+
+  /// Issues a request on behalf of the run, with the primary resolver's address pinned when the
+  /// URL's host is the target's host. The request is aborted at the run's deadline; `done` is not
+  /// called after the run finished.
+  void fetch(net::FetchRequest request, net::Fetch::Callback done);
+  /// A request template for `url`: the target's CA file, headers, IP protocol and deadline, and
+  /// the version of its first attempt.
+  [[nodiscard]] net::FetchRequest requestFor(const std::string& url) const;
+
+  /// Records a failure of a step after the attempts (the run's reason unless one is already set).
+  void fail(FailureReason reason, std::string detail);
+  /// Ends the run and calls back. Idempotent.
+  void finish();
+
+  [[nodiscard]] bool finished() const { return finished_; }
+  [[nodiscard]] const TargetConfig& target() const { return target_; }
+  [[nodiscard]] net::EventLoop& loop() { return loop_; }
+  ProbeResult& result() { return result_; }
+
+ private:
+  void onLookup(std::size_t index, DnsLookup lookup);
+  void startAttempts();
+  void onAttempt(std::size_t index, net::FetchResponse response);
+  void onDeadline();
+  void maybeAfterAttempts();
+  [[nodiscard]] std::string pickAddress(const DnsLookup& lookup) const;
+
+  const TargetConfig target_;
+  net::EventLoop& loop_;
+  ProbeCallback done_;
+  ProbeResult result_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point deadline_;
+  net::UrlParts url_;
+  std::string address_;
+  std::size_t lookups_pending_ = 0;
+  std::size_t attempts_pending_ = 0;
+  bool attempts_started_ = false;
+  bool primary_failed_ = false;
+  bool after_called_ = false;
+  bool finished_ = false;
+  net::EventLoop::TimerId deadline_timer_ = 0;
+  std::vector<std::weak_ptr<net::Fetch>> fetches_;
+};
+
+}  // namespace gomodprobe::probe
