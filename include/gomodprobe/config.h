@@ -8,9 +8,28 @@
 
 namespace gomodprobe {
 
-/// What a target probes. `goproxy` and `sumdb` are HTTP probes with Go-specific defaults in this
-/// version (goproxy: path `/`; sumdb: path `/latest`); later versions add the Go protocol checks.
-enum class TargetKind { GoProxy, SumDb, Http };
+/// What a target probes:
+/// - goproxy: a GOPROXY entry: the HTTP check of `path` (default `/`), then a full fetch of each
+///   configured module (list → info → mod → zip, go.dev/ref/mod "GOPROXY protocol") with h1
+///   hashes checked against `go_sum` lines or the `sumdb`;
+/// - sumdb: a checksum database: `/latest` signed tree head, lookups, tiles, inclusion and
+///   consistency proofs (go.dev/ref/mod "Checksum database");
+/// - http: the HTTP check alone;
+/// - chain: a GOPROXY list evaluated as the go command does for each module (no HTTP check of its
+///   own; `url` is unused).
+enum class TargetKind { GoProxy, SumDb, Http, Chain };
+
+/// The sum.golang.org verifier key (the go command's built-in default).
+inline constexpr const char* kSumGolangOrgKey =
+    "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8";
+
+/// A module to fetch: `path@version`, version "latest" meaning the proxy's @latest / newest listed.
+struct ModuleSpec {
+  std::string path;
+  std::string version;
+  [[nodiscard]] std::string text() const { return path + "@" + version; }
+  bool operator==(const ModuleSpec&) const = default;
+};
 
 /// Address family of the connection (blackbox_exporter's `preferred_ip_protocol` idea).
 /// `Any` queries A and AAAA and connects to IPv4 when there is an A record, else IPv6.
@@ -54,6 +73,19 @@ struct TargetConfig {
   std::chrono::milliseconds timeout{10'000};
   std::string ca_file;
   std::map<std::string, std::string> headers;
+
+  /// goproxy, sumdb, chain: modules to fetch / look up.
+  std::vector<ModuleSpec> modules;
+  /// goproxy: pinned go.sum lines ("M V h1:…" and "M V/go.mod h1:…") giving expected hashes.
+  std::vector<std::string> go_sum;
+  /// goproxy: a GOSUMDB value ("sum.golang.org", "name+hash+key", "name+hash+key URL") whose
+  /// lookups give expected hashes; without URL the lookups go through this proxy
+  /// ($url/sumdb/<name>/…, after checking $url/sumdb/<name>/supported). Empty: none.
+  std::string sumdb;
+  /// sumdb: the verifier key "name+hash+base64" (default: sum.golang.org's).
+  std::string key;
+  /// chain: the GOPROXY value to evaluate ("https://a,https://b|direct").
+  std::string goproxy;
 
   /// url + path, the address actually requested.
   [[nodiscard]] std::string requestUrl() const { return url + path; }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -488,12 +489,38 @@ class Parser {
   }
 
   [[nodiscard]] TargetConfig parseTarget(const YAML::Node& node, const GlobalConfig& global) const {
-    const auto fields = readFields(node, "in target",
-                                   {"name", "kind", "url", "path", "http_versions", "resolvers",
-                                    "ip_protocol", "interval", "timeout", "ca_file", "headers"});
-    for (std::string_view required : {"name", "kind", "url"}) {
+    const auto fields = readFields(
+        node, "in target",
+        {"name", "kind", "url", "path", "http_versions", "resolvers", "ip_protocol", "interval",
+         "timeout", "ca_file", "headers", "modules", "go_sum", "sumdb", "key", "goproxy"});
+    for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
         fail(node, "target is missing the required key " + inQuotes(required));
+      }
+    }
+    const Entry* kind_entry = findField(fields, "kind");
+    const TargetKind target_kind = kind(*kind_entry);
+    const char* kind_name = toString(target_kind);
+    const bool is_chain = target_kind == TargetKind::Chain;
+    if (findField(fields, is_chain ? "goproxy" : "url") == nullptr) {
+      fail(node, "target is missing the required key " + inQuotes(is_chain ? "goproxy" : "url") +
+                     " (kind " + kind_name + ")");
+    }
+    // Keys that only mean something for some kinds.
+    const std::map<std::string_view, std::vector<TargetKind>> kind_only = {
+        {"modules", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Chain}},
+        {"go_sum", {TargetKind::GoProxy}},
+        {"sumdb", {TargetKind::GoProxy}},
+        {"key", {TargetKind::SumDb}},
+        {"goproxy", {TargetKind::Chain}},
+        {"url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
+        {"path", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
+    };
+    for (const Entry& entry : fields) {
+      const auto it = kind_only.find(entry.name);
+      if (it != kind_only.end() &&
+          std::find(it->second.begin(), it->second.end(), target_kind) == it->second.end()) {
+        fail(entry.key, "key " + inQuotes(entry.name) + " does not apply to kind " + kind_name);
       }
     }
     TargetConfig target;
@@ -533,11 +560,23 @@ class Parser {
         target.ca_file = scalar(entry);
       } else if (name == "headers") {
         target.headers = headers(entry);
+      } else if (name == "modules") {
+        target.modules = modules(entry);
+      } else if (name == "go_sum") {
+        target.go_sum = goSumLines(entry);
+      } else if (name == "sumdb") {
+        target.sumdb = sumdbValue(entry);
+      } else if (name == "key") {
+        target.key = verifierKey(entry);
+      } else if (name == "goproxy") {
+        target.goproxy = scalar(entry);
+        if (target.goproxy.empty()) failAtValue(entry, "\"goproxy\" must not be empty");
       }
     }
     if (!has_path) {
       target.path = target.kind == TargetKind::SumDb ? "/latest" : "/";
     }
+    if (target.kind == TargetKind::SumDb && target.key.empty()) target.key = kSumGolangOrgKey;
     checkTimeout(node, target, timeout_entry);
     return target;
   }
@@ -568,7 +607,11 @@ class Parser {
     if (text == "http") {
       return TargetKind::Http;
     }
-    failAtValue(entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb or http)");
+    if (text == "chain") {
+      return TargetKind::Chain;
+    }
+    failAtValue(entry,
+                "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http or chain)");
   }
 
   [[nodiscard]] IpProtocol ipProtocol(const Entry& entry) const {
@@ -637,6 +680,114 @@ class Parser {
       out.push_back(version);
     }
     return out;
+  }
+
+  [[nodiscard]] std::vector<std::string> stringList(const Entry& entry) const {
+    if (!entry.value.IsSequence()) {
+      failAtValue(entry, inQuotes(entry.name) + " must be a list, got " + describe(entry.value));
+    }
+    std::vector<std::string> out;
+    for (const YAML::Node& item : entry.value) {
+      if (!item.IsScalar()) {
+        fail(item,
+             "an item of " + inQuotes(entry.name) + " must be a string, got " + describe(item));
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  // "path@version": a module path without spaces or '@', and "latest" or a version starting
+  // with 'v' (go.dev/ref/mod "Versions"); the proxy client validates the path further.
+  [[nodiscard]] std::vector<ModuleSpec> modules(const Entry& entry) const {
+    std::vector<ModuleSpec> out;
+    std::size_t index = 0;
+    for (const std::string& text : stringList(entry)) {
+      const YAML::Node item = entry.value[index++];
+      const auto at = text.find('@');
+      ModuleSpec spec;
+      if (at != std::string::npos) {
+        spec.path = text.substr(0, at);
+        spec.version = text.substr(at + 1);
+      }
+      const bool path_ok =
+          !spec.path.empty() && spec.path.find_first_of(" \t@") == std::string::npos;
+      const bool version_ok =
+          spec.version == "latest" || (spec.version.size() > 1 && spec.version.front() == 'v' &&
+                                       spec.version.find_first_of(" \t/@") == std::string::npos);
+      if (!path_ok || !version_ok) {
+        fail(item, "invalid module " + inQuotes(text) +
+                       R"( (expected "path@version" with version "latest" or "vX.Y.Z"))");
+      }
+      if (std::find(out.begin(), out.end(), spec) != out.end()) {
+        fail(item, "duplicate module " + inQuotes(text));
+      }
+      out.push_back(std::move(spec));
+    }
+    return out;
+  }
+
+  // go.sum lines: "<module> <version>[/go.mod] h1:<base64>".
+  [[nodiscard]] std::vector<std::string> goSumLines(const Entry& entry) const {
+    std::vector<std::string> out = stringList(entry);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      std::istringstream fields(out[i]);
+      std::string module;
+      std::string version;
+      std::string hash;
+      std::string extra;
+      fields >> module >> version >> hash;
+      if (module.empty() || version.empty() || hash.rfind("h1:", 0) != 0 || hash.size() < 4 ||
+          (fields >> extra)) {
+        fail(entry.value[i], "invalid go.sum line " + inQuotes(out[i]) +
+                                 R"( (expected "module version[/go.mod] h1:hash"))");
+      }
+    }
+    return out;
+  }
+
+  // A verifier key "name+hash+base64key" (the base64 may itself contain '+').
+  static bool looksLikeVerifierKey(std::string_view text) {
+    const auto first = text.find('+');
+    if (first == std::string_view::npos || first == 0) return false;
+    const auto second = text.find('+', first + 1);
+    if (second == std::string_view::npos || second - first - 1 != 8) return false;
+    return second + 1 < text.size();
+  }
+
+  [[nodiscard]] std::string verifierKey(const Entry& entry) const {
+    std::string text = scalar(entry);
+    if (!looksLikeVerifierKey(text)) {
+      failAtValue(entry, "invalid verifier key " + inQuotes(text) +
+                             R"( (expected "name+hash+base64key", hash 8 hex digits))");
+    }
+    return text;
+  }
+
+  // A GOSUMDB value: "name", "name+hash+key", optionally followed by " URL".
+  [[nodiscard]] std::string sumdbValue(const Entry& entry) const {
+    std::string text = scalar(entry);
+    std::istringstream fields(text);
+    std::string name;
+    std::string url_text;
+    std::string extra;
+    fields >> name >> url_text >> extra;
+    const bool name_ok = !name.empty() && (name.find('+') == std::string::npos
+                                               ? name.find_first_of("/:") == std::string::npos
+                                               : looksLikeVerifierKey(name));
+    std::string error;
+    if (!name_ok || !extra.empty() || (!url_text.empty() && !normalizeUrl(url_text, error))) {
+      failAtValue(
+          entry,
+          "invalid sumdb " + inQuotes(text) +
+              R"( (expected a GOSUMDB value: "name", "name+hash+key" or "name+hash+key URL"))");
+    }
+    if (name.find('+') == std::string::npos && name != "sum.golang.org") {
+      failAtValue(entry, "sumdb " + inQuotes(name) +
+                             " needs its verifier key (\"name+hash+key\"): only sum.golang.org's "
+                             "is built in");
+    }
+    return text;
   }
 
   [[nodiscard]] std::map<std::string, std::string> headers(const Entry& entry) const {

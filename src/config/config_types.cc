@@ -12,6 +12,8 @@ const char* toString(TargetKind kind) {
       return "sumdb";
     case TargetKind::Http:
       return "http";
+    case TargetKind::Chain:
+      return "chain";
   }
   return "unknown";
 }
