@@ -32,6 +32,15 @@ enum class FailureReason {
   HttpStatus,           ///< "http_status": a non-2xx status code
   HttpProtocol,         ///< "http_protocol": malformed or truncated HTTP, h2 stream errors
   Timeout,              ///< "timeout": the run hit its timeout after connecting
+  // Go protocol (go.dev/ref/mod "GOPROXY protocol", "Checksum database").
+  NotFound,           ///< "not_found": 404 or 410 from a proxy for a module request
+  Protocol,           ///< "protocol": malformed list, .info, note, tile or lookup record
+  ChecksumMismatch,   ///< "checksum_mismatch": h1 of the zip or go.mod differs from the expected
+  ZipInvalid,         ///< "zip_invalid": the module zip breaks zip.CheckZip's rules or limits
+  SumdbSignature,     ///< "sumdb_signature": signed tree head not signed by the verifier key
+  SumdbInclusion,     ///< "sumdb_inclusion": a record is not in the signed tree
+  SumdbInconsistent,  ///< "sumdb_inconsistent": the tree does not extend the one seen before
+  SumdbUnsupported,   ///< "sumdb_unsupported": the proxy does not proxy this checksum database
 };
 
 /// Label value of a reason ("" for None).
@@ -76,6 +85,42 @@ struct HttpAttempt {
   std::uint64_t body_bytes = 0;
 };
 
+/// A step of a module fetch through a proxy.
+enum class ModuleStep { List, Latest, Info, Mod, Zip };
+[[nodiscard]] std::string_view toLabel(ModuleStep step);
+
+struct ModuleStepResult {
+  ModuleStep step = ModuleStep::List;
+  double duration_seconds = 0;  ///< request start → body complete (zip: + hashing)
+  long status_code = 0;
+  bool success = false;
+};
+
+/// The fetch of one module from one proxy (goproxy kind), or one lookup (sumdb kind).
+struct ModuleCheck {
+  std::string module;     ///< module path
+  std::string requested;  ///< the configured version, or "latest"
+  std::string version;    ///< the version fetched
+  bool success = false;
+  FailureReason reason = FailureReason::None;
+  std::string detail;
+  std::vector<ModuleStepResult> steps;
+  std::optional<double> info_time;  ///< .info Time, Unix seconds
+  std::uint64_t zip_bytes = 0;
+  std::string zip_hash;            ///< "h1:…" computed (dirhash.Hash1 of the zip's files)
+  std::string mod_hash;            ///< "h1:…" computed over go.mod
+  std::optional<bool> hash_match;  ///< vs go_sum / sumdb; nullopt when nothing was expected
+  std::int64_t record_id = -1;     ///< sumdb lookups: the record's index in the log
+};
+
+/// Checksum-database verification state of one run (sumdb kind, or a goproxy's sumdb).
+struct SumdbCheck {
+  std::int64_t tree_size = 0;
+  bool signature_valid = false;
+  std::optional<bool> inclusion_verified;    ///< nullopt when no record was looked up
+  std::optional<bool> consistency_verified;  ///< nullopt when there was no earlier tree
+};
+
 /// Outcome of one scheduled run of one target. Probes never throw: every failure ends up here.
 struct ProbeResult {
   std::string target;
@@ -89,6 +134,10 @@ struct ProbeResult {
   std::optional<bool> resolvers_agree;  ///< set when ≥ 2 resolvers answered
   std::string address;                  ///< the address connected to
   std::vector<HttpAttempt> http;        ///< one per requested version, in config order
+  std::vector<ModuleCheck> modules;     ///< goproxy/sumdb/chain: one per configured module
+  std::optional<SumdbCheck> sumdb;
+  /// chain: per module, the index of the GOPROXY entry that serves it (−1: none).
+  std::vector<int> chain_entries;
 };
 
 using ProbeCallback = std::function<void(ProbeResult)>;

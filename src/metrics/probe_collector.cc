@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <deque>
 #include <limits>
+#include <set>
+#include <utility>
 
 #ifndef GOMODPROBE_VERSION
 #define GOMODPROBE_VERSION "dev"
@@ -131,6 +133,10 @@ void ProbeCollector::record(const ProbeResult& result) {
     }
     if (attempt.tls) state.tls = attempt.tls;
   }
+  for (const auto& module : result.modules) {
+    for (const auto& step : module.steps)
+      state.module_steps[step.step].observe(step.duration_seconds);
+  }
   state.last = result;
 }
 
@@ -199,6 +205,37 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                          MetricType::Gauge);
   auto& last_run = b.family("gomodprobe_probe_last_run_timestamp_seconds",
                             "Start of the last finished run, Unix seconds.", MetricType::Gauge);
+  auto& step_duration = b.family("gomodprobe_module_fetch_duration_seconds",
+                                 "Duration of each step of module fetches (list, latest, info, "
+                                 "mod, zip; zip includes hashing).",
+                                 MetricType::Histogram);
+  auto& zip_size = b.family("gomodprobe_module_zip_size_bytes",
+                            "Size of the module zip last fetched.", MetricType::Gauge);
+  auto& hash_match =
+      b.family("gomodprobe_module_hash_match",
+               "1 if the zip and go.mod h1 hashes matched go_sum / the sumdb.", MetricType::Gauge);
+  auto& latest_ts =
+      b.family("gomodprobe_module_latest_timestamp_seconds",
+               "The .info Time of the version served as latest, Unix seconds.", MetricType::Gauge);
+  auto& latest_info = b.family("gomodprobe_module_latest_info",
+                               "The version served as latest (always 1).", MetricType::Gauge);
+  auto& tree_size = b.family("gomodprobe_sumdb_tree_size",
+                             "Size of the last verified signed tree head.", MetricType::Gauge);
+  auto& signature_valid =
+      b.family("gomodprobe_sumdb_signature_valid",
+               "1 if the signed tree head verified with the key.", MetricType::Gauge);
+  auto& inclusion =
+      b.family("gomodprobe_sumdb_inclusion_verified",
+               "1 if every looked-up record was proven included in the tree.", MetricType::Gauge);
+  auto& consistency = b.family("gomodprobe_sumdb_consistency_verified",
+                               "1 if the tree was proven to extend the largest tree seen before.",
+                               MetricType::Gauge);
+  auto& chain_entry =
+      b.family("gomodprobe_goproxy_chain_entry",
+               "Index of the GOPROXY entry that serves the module (-1: none).", MetricType::Gauge);
+  // (module, version) → zip hashes served by each goproxy target, for mirrors_agree.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> served;
+  std::map<std::pair<std::string, std::string>, int> served_by;
 
   for (const auto& [name, state] : targets_) {
     const std::string kind = toString(state.kind);
@@ -248,6 +285,57 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
     if (last.resolvers_agree) {
       FamilyBuilder::gauge(agree, {{"target", name}}, *last.resolvers_agree ? 1 : 0);
     }
+    for (const auto& [step, data] : state.module_steps) {
+      FamilyBuilder::histogram(step_duration,
+                               {{"target", name}, {"step", std::string(toLabel(step))}}, data);
+    }
+    for (const auto& module : last.modules) {
+      const Labels labels{{"target", name}, {"module", module.module}};
+      if (state.kind == TargetKind::GoProxy && module.zip_bytes > 0) {
+        FamilyBuilder::gauge(zip_size, labels, static_cast<double>(module.zip_bytes));
+      }
+      if (module.hash_match) FamilyBuilder::gauge(hash_match, labels, *module.hash_match ? 1 : 0);
+      if (module.requested == "latest" && !module.version.empty()) {
+        if (module.info_time) FamilyBuilder::gauge(latest_ts, labels, *module.info_time);
+        FamilyBuilder::gauge(
+            latest_info, {{"target", name}, {"module", module.module}, {"version", module.version}},
+            1);
+      }
+      if (state.kind == TargetKind::GoProxy && !module.zip_hash.empty()) {
+        const auto key = std::make_pair(module.module, module.version);
+        served[key].insert(module.zip_hash + " " + module.mod_hash);
+        ++served_by[key];
+      }
+    }
+    if (last.sumdb) {
+      FamilyBuilder::gauge(tree_size, {{"target", name}},
+                           static_cast<double>(last.sumdb->tree_size));
+      FamilyBuilder::gauge(signature_valid, {{"target", name}},
+                           last.sumdb->signature_valid ? 1 : 0);
+      if (last.sumdb->inclusion_verified) {
+        FamilyBuilder::gauge(inclusion, {{"target", name}},
+                             *last.sumdb->inclusion_verified ? 1 : 0);
+      }
+      if (last.sumdb->consistency_verified) {
+        FamilyBuilder::gauge(consistency, {{"target", name}},
+                             *last.sumdb->consistency_verified ? 1 : 0);
+      }
+    }
+    if (state.kind == TargetKind::Chain) {
+      for (std::size_t i = 0; i < last.chain_entries.size() && i < last.modules.size(); ++i) {
+        FamilyBuilder::gauge(chain_entry, {{"chain", name}, {"module", last.modules[i].module}},
+                             last.chain_entries[i]);
+      }
+    }
+  }
+  auto& mirrors_agree = b.family("gomodprobe_mirrors_agree",
+                                 "1 if every goproxy target that served this module version "
+                                 "served the same zip and go.mod h1 hashes.",
+                                 MetricType::Gauge);
+  for (const auto& [key, hashes] : served) {
+    if (served_by[key] < 2) continue;
+    FamilyBuilder::gauge(mirrors_agree, {{"module", key.first}, {"version", key.second}},
+                         hashes.size() == 1 ? 1 : 0);
   }
 
   auto& build =

@@ -76,6 +76,7 @@ class ProbeCollector final : public prometheus::Collectable {
     std::map<FailureReason, std::uint64_t> failures;
     HistogramData duration;
     std::map<std::tuple<Phase, HttpVersion>, HistogramData> phases;
+    std::map<ModuleStep, HistogramData> module_steps;
     std::optional<ProbeResult> last;
     std::optional<TlsInfo> tls;  // last TLS seen: kept while a run fails before the handshake
   };

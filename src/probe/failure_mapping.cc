@@ -26,6 +26,14 @@ constexpr std::array kAllReasons = {
     FailureReason::HttpStatus,
     FailureReason::HttpProtocol,
     FailureReason::Timeout,
+    FailureReason::NotFound,
+    FailureReason::Protocol,
+    FailureReason::ChecksumMismatch,
+    FailureReason::ZipInvalid,
+    FailureReason::SumdbSignature,
+    FailureReason::SumdbInclusion,
+    FailureReason::SumdbInconsistent,
+    FailureReason::SumdbUnsupported,
 };
 
 }  // namespace
@@ -134,11 +142,43 @@ std::string_view toLabel(FailureReason reason) {
       return "http_protocol";
     case FailureReason::Timeout:
       return "timeout";
+    case FailureReason::NotFound:
+      return "not_found";
+    case FailureReason::Protocol:
+      return "protocol";
+    case FailureReason::ChecksumMismatch:
+      return "checksum_mismatch";
+    case FailureReason::ZipInvalid:
+      return "zip_invalid";
+    case FailureReason::SumdbSignature:
+      return "sumdb_signature";
+    case FailureReason::SumdbInclusion:
+      return "sumdb_inclusion";
+    case FailureReason::SumdbInconsistent:
+      return "sumdb_inconsistent";
+    case FailureReason::SumdbUnsupported:
+      return "sumdb_unsupported";
   }
   return "unknown";
 }
 
 std::span<const FailureReason> allFailureReasons() { return probe::kAllReasons; }
+
+std::string_view toLabel(ModuleStep step) {
+  switch (step) {
+    case ModuleStep::List:
+      return "list";
+    case ModuleStep::Latest:
+      return "latest";
+    case ModuleStep::Info:
+      return "info";
+    case ModuleStep::Mod:
+      return "mod";
+    case ModuleStep::Zip:
+      return "zip";
+  }
+  return "unknown";
+}
 
 std::string_view toLabel(Phase phase) {
   switch (phase) {
