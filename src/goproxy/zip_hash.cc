@@ -1,0 +1,118 @@
+#include "goproxy/zip_hash.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+
+#include <array>
+#include <memory>
+#include <utility>
+
+#include "goproxy/dirhash.h"
+#include "goproxy/zip_check.h"
+
+namespace gomodprobe::goproxy {
+
+namespace {
+
+constexpr std::size_t kBlock = 64 * 1024;
+
+struct ArchiveDeleter {
+  void operator()(archive* a) const noexcept { archive_read_free(a); }
+};
+using Archive = std::unique_ptr<archive, ArchiveDeleter>;
+
+ZipHashResult invalid(std::string error) {
+  ZipHashResult result;
+  result.error = std::move(error);
+  return result;
+}
+
+}  // namespace
+
+ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
+                            std::string_view version) {
+  if (zip_file == nullptr) return invalid("no zip file");
+  std::fflush(zip_file);
+  const int fd = fileno(zip_file);
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0) return invalid("cannot stat the spooled zip");
+  if (auto error = checkZipFileSize(static_cast<std::uint64_t>(st.st_size))) {
+    return invalid(*error);
+  }
+  if (lseek(fd, 0, SEEK_SET) != 0) return invalid("cannot rewind the spooled zip");
+
+  // Pass 1: the central directory only — names and declared sizes, no decompression.
+  ZipChecker checker(module_path, version);
+  {
+    Archive a(archive_read_new());
+    if (!a) return invalid("libarchive: out of memory");
+    archive_read_support_format_zip_seekable(a.get());
+    if (archive_read_open_fd(a.get(), fd, kBlock) != ARCHIVE_OK) {
+      return invalid(std::string("not a zip file: ") + archive_error_string(a.get()));
+    }
+    archive_entry* entry = nullptr;
+    int rc = ARCHIVE_OK;
+    while ((rc = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
+      const char* name = archive_entry_pathname(entry);
+      if (name == nullptr) return invalid("zip entry without a name");
+      const la_int64_t size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0;
+      (void)checker.addEntry(name, static_cast<std::uint64_t>(std::max<la_int64_t>(0, size)));
+    }
+    if (rc != ARCHIVE_EOF) {
+      return invalid(std::string("malformed zip: ") + archive_error_string(a.get()));
+    }
+    if (auto error = checker.finish()) return invalid(*error);
+  }
+
+  // Pass 2: stream every entry through SHA-256.
+  if (lseek(fd, 0, SEEK_SET) != 0) return invalid("cannot rewind the spooled zip");
+  Archive a(archive_read_new());
+  if (!a) return invalid("libarchive: out of memory");
+  archive_read_support_format_zip_seekable(a.get());
+  if (archive_read_open_fd(a.get(), fd, kBlock) != ARCHIVE_OK) {
+    return invalid(std::string("not a zip file: ") + archive_error_string(a.get()));
+  }
+  ZipHashResult result;
+  Hash1Builder hash1;
+  Sha256Stream sha;
+  std::array<char, kBlock> buffer{};
+  archive_entry* entry = nullptr;
+  int rc = ARCHIVE_OK;
+  while ((rc = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
+    const std::string name = archive_entry_pathname(entry);
+    const auto declared = static_cast<std::uint64_t>(std::max<la_int64_t>(
+        0, archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0));
+    std::uint64_t read_total = 0;
+    for (;;) {
+      const la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
+      if (n < 0) {
+        return invalid(name + ": cannot decompress: " + archive_error_string(a.get()));
+      }
+      if (n == 0) break;
+      read_total += static_cast<std::uint64_t>(n);
+      if (read_total > declared) {
+        return invalid(name + ": inflates past its declared size of " + std::to_string(declared) +
+                       " bytes");
+      }
+      sha.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+    if (read_total != declared) {
+      return invalid(name + ": " + std::to_string(read_total) + " bytes, declared " +
+                     std::to_string(declared));
+    }
+    if (auto error = hash1.addFile(name, sha.final())) return invalid(*error);
+    result.bytes += read_total;
+    ++result.files;
+  }
+  if (rc != ARCHIVE_EOF) {
+    return invalid(std::string("malformed zip: ") + archive_error_string(a.get()));
+  }
+  auto h1 = hash1.finish();
+  if (!h1) return invalid("cannot compute the h1 hash");
+  result.ok = true;
+  result.hash = std::move(*h1);
+  return result;
+}
+
+}  // namespace gomodprobe::goproxy
