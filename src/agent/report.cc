@@ -50,6 +50,33 @@ std::string formatText(const std::vector<ProbeResult>& results) {
       if (!h.success) out += fmt::format(" reason={} ({})", toLabel(h.reason), h.detail);
       out += "\n";
     }
+    for (const auto& m : r.modules) {
+      out += fmt::format("  module {}@{} {:<4}", m.module, m.requested, m.success ? "ok" : "FAIL");
+      if (!m.version.empty()) out += fmt::format(" version={}", m.version);
+      for (const auto& s : m.steps) {
+        out += fmt::format(" {}={}", toLabel(s.step), ms(s.duration_seconds));
+      }
+      if (m.zip_bytes > 0) out += fmt::format(" zip_bytes={}", m.zip_bytes);
+      if (m.record_id >= 0) out += fmt::format(" record={}", m.record_id);
+      if (m.hash_match) out += fmt::format(" hash_match={}", *m.hash_match ? "yes" : "NO");
+      if (!m.success) out += fmt::format(" reason={} ({})", toLabel(m.reason), m.detail);
+      out += "\n";
+      if (!m.zip_hash.empty())
+        out += fmt::format("    {} {} {}\n", m.module, m.version, m.zip_hash);
+      if (!m.mod_hash.empty()) {
+        out += fmt::format("    {} {}/go.mod {}\n", m.module, m.version, m.mod_hash);
+      }
+    }
+    if (r.sumdb) {
+      const auto tri = [](const std::optional<bool>& v) { return v ? (*v ? "yes" : "NO") : "-"; };
+      out += fmt::format("  sumdb tree_size={} signature={} inclusion={} consistency={}\n",
+                         r.sumdb->tree_size, r.sumdb->signature_valid ? "yes" : "NO",
+                         tri(r.sumdb->inclusion_verified), tri(r.sumdb->consistency_verified));
+    }
+    for (std::size_t i = 0; i < r.chain_entries.size() && i < r.modules.size(); ++i) {
+      out +=
+          fmt::format("  chain {} served by entry {}\n", r.modules[i].module, r.chain_entries[i]);
+    }
     if (!r.success && r.http.empty() && !r.detail.empty()) {
       out += fmt::format("  error: {}\n", r.detail);
     }
@@ -98,6 +125,42 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
       http.push_back(std::move(attempt));
     }
     target["http"] = std::move(http);
+    nlohmann::json modules = nlohmann::json::array();
+    for (const auto& m : r.modules) {
+      nlohmann::json steps = nlohmann::json::array();
+      for (const auto& s : m.steps) {
+        steps.push_back({{"step", std::string(toLabel(s.step))},
+                         {"duration_seconds", s.duration_seconds},
+                         {"status_code", s.status_code},
+                         {"success", s.success}});
+      }
+      nlohmann::json module = {{"module", m.module},
+                               {"requested", m.requested},
+                               {"version", m.version},
+                               {"success", m.success},
+                               {"reason", std::string(toLabel(m.reason))},
+                               {"detail", m.detail},
+                               {"steps", std::move(steps)},
+                               {"zip_bytes", m.zip_bytes},
+                               {"zip_hash", m.zip_hash},
+                               {"mod_hash", m.mod_hash}};
+      if (m.info_time) module["info_time"] = *m.info_time;
+      if (m.hash_match) module["hash_match"] = *m.hash_match;
+      if (m.record_id >= 0) module["record_id"] = m.record_id;
+      modules.push_back(std::move(module));
+    }
+    target["modules"] = std::move(modules);
+    if (r.sumdb) {
+      target["sumdb"] = {{"tree_size", r.sumdb->tree_size},
+                         {"signature_valid", r.sumdb->signature_valid}};
+      if (r.sumdb->inclusion_verified) {
+        target["sumdb"]["inclusion_verified"] = *r.sumdb->inclusion_verified;
+      }
+      if (r.sumdb->consistency_verified) {
+        target["sumdb"]["consistency_verified"] = *r.sumdb->consistency_verified;
+      }
+    }
+    if (!r.chain_entries.empty()) target["chain_entries"] = r.chain_entries;
     out.push_back(std::move(target));
   }
   return out;

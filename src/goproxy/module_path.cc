@@ -418,6 +418,72 @@ std::optional<std::string> checkFilePath(std::string_view path) {
 
 bool isValidSemver(std::string_view version) { return parseSemver(version).has_value(); }
 
+namespace {
+
+// semver.compareInt: numbers without leading zeros compare by length, then bytewise.
+int compareInt(std::string_view x, std::string_view y) {
+  if (x == y) return 0;
+  if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
+  return x < y ? -1 : 1;
+}
+
+bool isNum(std::string_view v) {
+  return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// semver.comparePrerelease: "" (a release) sorts after any pre-release; dot-separated
+// identifiers compare numerically when both are numbers, numbers before words.
+int comparePrerelease(std::string_view x, std::string_view y) {
+  if (x == y) return 0;
+  if (x.empty()) return 1;
+  if (y.empty()) return -1;
+  x.remove_prefix(1);  // the leading '-'
+  y.remove_prefix(1);
+  while (!x.empty() && !y.empty()) {
+    const auto dx = x.find('.');
+    const auto dy = y.find('.');
+    const std::string_view ix = x.substr(0, dx);
+    const std::string_view iy = y.substr(0, dy);
+    if (ix != iy) {
+      const bool nx = isNum(ix);
+      const bool ny = isNum(iy);
+      if (nx != ny) return nx ? -1 : 1;
+      if (nx) return compareInt(ix, iy);
+      return ix < iy ? -1 : 1;
+    }
+    x = dx == std::string_view::npos ? std::string_view() : x.substr(dx + 1);
+    y = dy == std::string_view::npos ? std::string_view() : y.substr(dy + 1);
+  }
+  if (x.empty() && y.empty()) return 0;
+  return x.empty() ? -1 : 1;
+}
+
+}  // namespace
+
+int compareSemver(std::string_view a, std::string_view b) {
+  const auto pa = parseSemver(a);
+  const auto pb = parseSemver(b);
+  if (!pa && !pb) return 0;
+  if (!pa) return -1;
+  if (!pb) return 1;
+  if (int c = compareInt(pa->major, pb->major)) return c;
+  if (int c = compareInt(pa->minor, pb->minor)) return c;
+  if (int c = compareInt(pa->patch, pb->patch)) return c;
+  return comparePrerelease(pa->prerelease, pb->prerelease);
+}
+
+std::optional<std::string> latestFromList(const std::vector<std::string>& versions) {
+  std::optional<std::string> release;
+  std::optional<std::string> prerelease;
+  for (const auto& v : versions) {
+    const auto parsed = parseSemver(v);
+    if (!parsed) continue;
+    auto& best = parsed->prerelease.empty() ? release : prerelease;
+    if (!best || compareSemver(v, *best) > 0) best = v;
+  }
+  return release ? release : prerelease;
+}
+
 std::string canonicalVersion(std::string_view version) {
   const auto p = parseSemver(version);
   if (!p) return "";

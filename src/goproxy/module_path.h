@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gomodprobe::goproxy {
 
@@ -30,6 +31,15 @@ namespace gomodprobe::goproxy {
 
 /// semver.IsValid.
 [[nodiscard]] bool isValidSemver(std::string_view version);
+
+/// semver.Compare: -1, 0 or +1; an invalid version is less than every valid one (and equal to
+/// another invalid one). Build metadata is ignored.
+[[nodiscard]] int compareSemver(std::string_view a, std::string_view b);
+
+/// The version the go command's "latest" query picks from a proxy's @v/list (modload
+/// queryProxy with "latest"): the highest release version, else the highest pre-release;
+/// std::nullopt when the list has no valid version (the caller then asks @latest).
+[[nodiscard]] std::optional<std::string> latestFromList(const std::vector<std::string>& versions);
 
 /// module.CanonicalVersion: semver.Canonical, keeping a "+incompatible" build suffix. Returns ""
 /// for an invalid version.

@@ -1,11 +1,20 @@
 #include "probe/probe_factory.h"
 
+#include "probe/goproxy_probe.h"
 #include "probe/http_probe.h"
 
 namespace gomodprobe::probe {
 
 ProbeFactory defaultProbeFactory() {
   return [](const TargetConfig& target, net::EventLoop& loop) -> std::unique_ptr<Probe> {
+    switch (target.kind) {
+      case TargetKind::GoProxy:
+        return std::make_unique<GoProxyProbe>(target, loop);
+      case TargetKind::SumDb:
+      case TargetKind::Http:
+      case TargetKind::Chain:
+        break;
+    }
     return std::make_unique<HttpProbe>(target, loop);
   };
 }

@@ -46,6 +46,8 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   void finish();
 
   [[nodiscard]] bool finished() const { return finished_; }
+  /// The run's deadline has passed: start no new step.
+  [[nodiscard]] bool expired() const { return loop_.clock().steadyNow() >= deadline_; }
   [[nodiscard]] const TargetConfig& target() const { return target_; }
   [[nodiscard]] net::EventLoop& loop() { return loop_; }
   ProbeResult& result() { return result_; }

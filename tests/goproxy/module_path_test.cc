@@ -210,3 +210,28 @@ TEST(ModulePathTest, CleanPathMatchesGoVectors) {
 
 }  // namespace
 }  // namespace gomodprobe::goproxy
+
+namespace gomodprobe::goproxy {
+namespace {
+
+TEST(ModulePathTest, CompareSemverFollowsSemverCompare) {
+  EXPECT_LT(compareSemver("v1.2.3", "v1.10.0"), 0);
+  EXPECT_GT(compareSemver("v2.0.0", "v1.99.99"), 0);
+  EXPECT_EQ(compareSemver("v1.2.3", "v1.2.3+meta"), 0);
+  EXPECT_LT(compareSemver("v1.0.0-rc.1", "v1.0.0"), 0);
+  EXPECT_LT(compareSemver("v1.0.0-alpha", "v1.0.0-alpha.1"), 0);
+  EXPECT_LT(compareSemver("v1.0.0-2", "v1.0.0-10"), 0);
+  EXPECT_LT(compareSemver("v1.0.0-10", "v1.0.0-alpha"), 0);
+  EXPECT_LT(compareSemver("bad", "v0.0.1"), 0);
+  EXPECT_EQ(compareSemver("v1", "v1.0.0"), 0);
+}
+
+TEST(ModulePathTest, LatestPrefersTheHighestRelease) {
+  EXPECT_EQ(latestFromList({"v1.0.0", "v1.10.0", "v1.9.0", "v2.0.0-beta.1"}), "v1.10.0");
+  EXPECT_EQ(latestFromList({"v0.1.0-pre", "v0.1.0-pre.2", "junk"}), "v0.1.0-pre.2");
+  EXPECT_EQ(latestFromList({}), std::nullopt);
+  EXPECT_EQ(latestFromList({"junk", ""}), std::nullopt);
+}
+
+}  // namespace
+}  // namespace gomodprobe::goproxy

@@ -1,0 +1,314 @@
+#include "probe/goproxy_probe.h"
+
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <utility>
+
+#include "goproxy/dirhash.h"
+#include "goproxy/gosum.h"
+#include "goproxy/module_path.h"
+#include "goproxy/zip_check.h"
+#include "goproxy/zip_hash.h"
+#include "probe/probe_run.h"
+
+namespace gomodprobe::probe {
+
+namespace {
+
+constexpr std::uint64_t kMaxListBytes = 16ULL << 20;
+constexpr std::uint64_t kMaxInfoBytes = 1ULL << 20;
+
+struct FileCloser {
+  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+using TempFile = std::unique_ptr<std::FILE, FileCloser>;
+
+/// RFC 3339 ("2006-01-02T15:04:05Z", fractional seconds and numeric offsets allowed) → Unix
+/// seconds.
+std::optional<double> parseRfc3339(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  double seconds = static_cast<double>(timegm(&tm));
+  std::size_t i = 19;
+  if (i < text.size() && text[i] == '.') {
+    double scale = 0.1;
+    ++i;
+    const std::size_t digits = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      seconds += (text[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == digits) return std::nullopt;
+  }
+  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z') && i + 1 == text.size()) {
+    return seconds;
+  }
+  int oh = 0;
+  int om = 0;
+  if (i + 6 == text.size() && (text[i] == '+' || text[i] == '-') &&
+      std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) == 2) {
+    const double offset = oh * 3600.0 + om * 60.0;
+    return text[i] == '+' ? seconds - offset : seconds + offset;
+  }
+  return std::nullopt;
+}
+
+struct Info {
+  std::string version;
+  std::optional<double> time;
+};
+
+/// Parses a .info / @latest body: a JSON object with a string Version and an RFC 3339 Time.
+std::optional<Info> parseInfo(const std::string& body, std::string& error) {
+  const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    error = "not a JSON object";
+    return std::nullopt;
+  }
+  const auto version = json.find("Version");
+  if (version == json.end() || !version->is_string()) {
+    error = "no string Version";
+    return std::nullopt;
+  }
+  Info info;
+  info.version = version->get<std::string>();
+  if (const auto time = json.find("Time"); time != json.end()) {
+    if (!time->is_string() || !(info.time = parseRfc3339(time->get<std::string>()))) {
+      error = "Time is not RFC 3339";
+      return std::nullopt;
+    }
+  }
+  return info;
+}
+
+/// The first field of each non-blank line (as modfetch's proxyRepo.Versions reads @v/list);
+/// error when a line's first field is not a semantic version (an HTML error page served with
+/// 200, say).
+std::optional<std::vector<std::string>> parseList(const std::string& body, std::string& error) {
+  std::vector<std::string> versions;
+  std::istringstream lines(body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string first;
+    if (!(fields >> first)) continue;
+    if (!goproxy::isValidSemver(first)) {
+      error = "list line is not a version: " + line.substr(0, 80);
+      return std::nullopt;
+    }
+    versions.push_back(first);
+  }
+  return versions;
+}
+
+class GoProxyRun final : public ProbeRun {
+ public:
+  using ProbeRun::ProbeRun;
+
+ protected:
+  void afterAttempts() override {
+    for (const auto& text : target().go_sum) {
+      const auto parsed = goproxy::parseGoSumLine(text);
+      if (parsed.ok()) expected_.push_back(*parsed.line);
+    }
+    startModule(0);
+  }
+
+ private:
+  void startModule(std::size_t index) {
+    if (index >= target().modules.size() || expired()) {
+      finish();
+      return;
+    }
+    index_ = index;
+    const ModuleSpec& spec = target().modules[index];
+    current_ = ModuleCheck{};
+    current_.module = spec.path;
+    current_.requested = spec.version;
+    const auto escaped = goproxy::escapePath(spec.path);
+    if (!escaped) {
+      moduleFailed(FailureReason::Protocol, "invalid module path");
+      return;
+    }
+    module_url_ = target().url + "/" + *escaped;
+    step(ModuleStep::List, module_url_ + "/@v/list", kMaxListBytes, nullptr,
+         [this](net::FetchResponse r) { onList(std::move(r)); });
+  }
+
+  void step(ModuleStep which, const std::string& url, std::uint64_t max_bytes, std::FILE* file,
+            std::function<void(net::FetchResponse)> next) {
+    net::FetchRequest request = requestFor(url);
+    request.follow_redirects = true;
+    request.max_body_bytes = max_bytes;
+    request.body_file = file;
+    std::weak_ptr<ProbeRun> weak = weak_from_this();
+    fetch(std::move(request), [this, weak, which, next = std::move(next)](net::FetchResponse r) {
+      auto self = weak.lock();
+      if (!self) return;
+      current_.steps.push_back(ModuleStepResult{which, r.total_seconds, r.status_code, r.ok});
+      if (!r.ok) {
+        const bool not_found = r.status_code == 404 || r.status_code == 410;
+        // @v/list answering 404 for a "latest" query still lets the go command try @latest.
+        if (!(which == ModuleStep::List && not_found && current_.requested == "latest")) {
+          moduleFailed(not_found ? FailureReason::NotFound : r.reason,
+                       std::string(toLabel(which)) + ": " + r.detail);
+          return;
+        }
+      }
+      next(std::move(r));
+    });
+  }
+
+  void onList(net::FetchResponse r) {
+    std::string error;
+    std::vector<std::string> versions;
+    if (r.ok) {
+      auto parsed = parseList(r.body, error);
+      if (!parsed) {
+        moduleFailed(FailureReason::Protocol, "list: " + error);
+        return;
+      }
+      versions = std::move(*parsed);
+    }
+    if (current_.requested != "latest") {
+      startInfo(current_.requested);
+      return;
+    }
+    if (auto latest = goproxy::latestFromList(versions)) {
+      startInfo(*latest);
+      return;
+    }
+    step(ModuleStep::Latest, module_url_ + "/@latest", kMaxInfoBytes, nullptr,
+         [this](net::FetchResponse latest) {
+           std::string why;
+           auto info = parseInfo(latest.body, why);
+           if (!info || !goproxy::isValidSemver(info->version)) {
+             moduleFailed(FailureReason::Protocol, "@latest: " + (info ? "bad Version" : why));
+             return;
+           }
+           startInfo(info->version);
+         });
+  }
+
+  void startInfo(const std::string& version) {
+    current_.version = version;
+    const auto escaped = goproxy::escapeVersion(version);
+    if (!escaped) {
+      moduleFailed(FailureReason::Protocol, "invalid version " + version);
+      return;
+    }
+    version_url_ = module_url_ + "/@v/" + *escaped;
+    step(ModuleStep::Info, version_url_ + ".info", kMaxInfoBytes, nullptr,
+         [this](net::FetchResponse r) {
+           std::string why;
+           auto info = parseInfo(r.body, why);
+           if (!info) {
+             moduleFailed(FailureReason::Protocol, "info: " + why);
+             return;
+           }
+           if (info->version != current_.version) {
+             moduleFailed(FailureReason::Protocol,
+                          "info: Version " + info->version + " does not match " + current_.version);
+             return;
+           }
+           current_.info_time = info->time;
+           step(ModuleStep::Mod, version_url_ + ".mod", goproxy::kMaxGoMod, nullptr,
+                [this](net::FetchResponse mod) { onMod(std::move(mod)); });
+         });
+  }
+
+  void onMod(net::FetchResponse r) {
+    current_.mod_hash = goproxy::goModHash(r.body);
+    zip_.reset(std::tmpfile());
+    if (!zip_) {
+      moduleFailed(FailureReason::ZipInvalid, "cannot create a temporary file for the zip");
+      return;
+    }
+    step(ModuleStep::Zip, version_url_ + ".zip", goproxy::kMaxZipFile, zip_.get(),
+         [this](net::FetchResponse zip) { onZip(std::move(zip)); });
+  }
+
+  void onZip(net::FetchResponse r) {
+    current_.zip_bytes = r.body_bytes;
+    const auto started = loop().clock().steadyNow();
+    const auto hashed = goproxy::hashModuleZip(zip_.get(), current_.module, current_.version);
+    zip_.reset();
+    // The zip step's duration includes hashing.
+    current_.steps.back().duration_seconds +=
+        std::chrono::duration<double>(loop().clock().steadyNow() - started).count();
+    if (!hashed.ok) {
+      moduleFailed(FailureReason::ZipInvalid, "zip: " + hashed.error);
+      return;
+    }
+    current_.zip_hash = hashed.hash;
+    compareHashes();
+  }
+
+  void compareHashes() {
+    std::optional<std::string> want_zip;
+    std::optional<std::string> want_mod;
+    for (const auto& line : expected_) {
+      if (line.module_path != current_.module || line.version != current_.version) continue;
+      (line.go_mod ? want_mod : want_zip) = line.hash;
+    }
+    if (want_zip || want_mod) {
+      const bool zip_ok = !want_zip || *want_zip == current_.zip_hash;
+      const bool mod_ok = !want_mod || *want_mod == current_.mod_hash;
+      current_.hash_match = zip_ok && mod_ok;
+      if (!zip_ok) {
+        moduleFailed(FailureReason::ChecksumMismatch,
+                     "zip " + current_.zip_hash + ", go.sum has " + *want_zip);
+        return;
+      }
+      if (!mod_ok) {
+        moduleFailed(FailureReason::ChecksumMismatch,
+                     "go.mod " + current_.mod_hash + ", go.sum has " + *want_mod);
+        return;
+      }
+    }
+    current_.success = true;
+    moduleDone();
+  }
+
+  void moduleFailed(FailureReason reason, std::string detail) {
+    current_.reason = reason;
+    current_.detail = std::move(detail);
+    fail(reason, "module " + current_.module + "@" + current_.requested + ": " + current_.detail);
+    moduleDone();
+  }
+
+  void moduleDone() {
+    zip_.reset();
+    result().modules.push_back(std::move(current_));
+    startModule(index_ + 1);
+  }
+
+  std::vector<goproxy::GoSumLine> expected_;
+  std::size_t index_ = 0;
+  ModuleCheck current_;
+  std::string module_url_;
+  std::string version_url_;
+  TempFile zip_;
+};
+
+}  // namespace
+
+GoProxyProbe::GoProxyProbe(TargetConfig target, net::EventLoop& loop)
+    : target_(std::move(target)), loop_(loop) {}
+
+void GoProxyProbe::run(ProbeCallback done) {
+  std::make_shared<GoProxyRun>(target_, loop_, std::move(done))->start();
+}
+
+}  // namespace gomodprobe::probe
