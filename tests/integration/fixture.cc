@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -591,9 +592,10 @@ void NetFixture::startNginx() {
     uint16_t* port;
     std::string listen_options;
     std::string cert;
+    const std::string* directives = nullptr;  // nullptr: the standard locations
   };
   const std::string pki = dir_ + "/pki/";
-  const std::vector<Server> servers = {
+  std::vector<Server> servers = {
       {&h2_port_, " ssl http2", pki + "good.pem"},
       {&h1_port_, " ssl", pki + "good.pem"},
       {&plain_port_, "", ""},
@@ -601,6 +603,13 @@ void NetFixture::startNginx() {
       {&wrong_host_port_, " ssl", pki + "wrong.pem"},
       {&unknown_ca_port_, " ssl", pki + "unknown.pem"},
   };
+  extra_ports_.assign(extra_servers_.size(), 0);
+  for (std::size_t i = 0; i < extra_servers_.size(); ++i) {
+    const ExtraNginxServer& extra = extra_servers_[i];
+    const std::string options = !extra.tls ? "" : extra.http2 ? " ssl http2" : " ssl";
+    servers.push_back(
+        {&extra_ports_[i], options, extra.tls ? pki + "good.pem" : "", &extra.directives});
+  }
 
   std::vector<UniqueFd> sockets;
   std::vector<int> fds;
@@ -642,7 +651,7 @@ void NetFixture::startNginx() {
     conf += "  server {\n    listen 127.0.0.1:" + std::to_string(*server.port) +
             server.listen_options + ";\n    server_name _;\n";
     if (!server.cert.empty()) conf += "    ssl_certificate " + server.cert + ";\n";
-    conf += locations + "  }\n";
+    conf += (server.directives != nullptr ? *server.directives + "\n" : locations) + "  }\n";
   }
   conf += "}\n";
   const std::string conf_file = dir_ + "/nginx.conf";
@@ -871,6 +880,54 @@ std::optional<DnsReply> NetFixture::queryDns(const std::string& server, const st
     }
     return reply;
   }
+}
+
+// ---- extension points ---------------------------------------------------------------------------
+
+std::size_t NetFixture::addNginxServer(ExtraNginxServer server) {
+  if (started_) throw std::logic_error("NetFixture::addNginxServer() after start()");
+  extra_servers_.push_back(std::move(server));
+  return extra_servers_.size() - 1;
+}
+
+uint16_t NetFixture::extraNginxPort(std::size_t index) const {
+  if (index >= extra_ports_.size()) throw std::out_of_range("no such extra nginx server");
+  return extra_ports_[index];
+}
+
+pid_t NetFixture::startChild(const std::string& name, const std::string& log_file,
+                             const std::vector<std::string>& argv,
+                             const std::vector<int>& inherit_fds) {
+  if (!started_) throw std::logic_error("NetFixture::startChild() before start()");
+  if (argv.empty()) throw std::invalid_argument("NetFixture::startChild(): empty argv");
+  const pid_t pid = spawn(log_file, argv, {}, inherit_fds);
+  watch(pid);
+  children_.push_back(Child{name, pid, log_file});
+  return pid;
+}
+
+void NetFixture::stopChild(pid_t pid) noexcept {
+  const auto it = std::find_if(children_.begin(), children_.end(),
+                               [pid](const Child& c) { return c.pid == pid; });
+  if (it == children_.end()) return;
+  if (!reaped(pid)) {
+    signalGroup(pid, SIGTERM);
+    if (!waitUntilReaped(pid, SteadyClock::now() + kStopGrace)) {
+      signalGroup(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  }
+  children_.erase(it);
+}
+
+bool NetFixture::childExited(pid_t pid) {
+  const auto it = std::find_if(children_.begin(), children_.end(),
+                               [pid](const Child& c) { return c.pid == pid; });
+  if (it == children_.end()) return true;
+  if (!reaped(pid)) return false;
+  children_.erase(it);
+  return true;
 }
 
 }  // namespace gomodprobe::testing

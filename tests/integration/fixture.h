@@ -134,6 +134,32 @@ class NetFixture {
   static std::optional<DnsReply> queryDns(const std::string& server, const std::string& name,
                                           uint16_t qtype, std::chrono::milliseconds timeout);
 
+  // ---- Extension points for fixtures built on this one (e.g. GoModFixture) -------------------
+  // They add to, and never change, what is documented above.
+
+  // One more nginx server block, on its own inherited 127.0.0.1:0 socket. `directives` (nginx
+  // server-block text, e.g. "location /x/ { ... }") replace the standard locations listed above.
+  struct ExtraNginxServer {
+    bool tls = true;    // the good certificate (SANs as on h2Port()) and keyFile()
+    bool http2 = true;  // ALPN h2,http/1.1; only with tls
+    std::string directives;
+  };
+  // Before start(): registers a server block; returns its index for extraNginxPort().
+  std::size_t addNginxServer(ExtraNginxServer server);
+  // After start(): the port of the server block added as `index`.
+  uint16_t extraNginxPort(std::size_t index) const;
+
+  // After start(): runs argv (argv[0] an absolute path) as a long-running child supervised like
+  // the fixture's own servers: own process group, PR_SET_PDEATHSIG, killed by the watchdog if
+  // this process dies, stopped by the destructor, listed in childPids(). stdout and stderr
+  // append to `log_file`; `inherit_fds` (CLOEXEC in this process) stay open, same numbers.
+  pid_t startChild(const std::string& name, const std::string& log_file,
+                   const std::vector<std::string>& argv, const std::vector<int>& inherit_fds = {});
+  // Stops a child from startChild() (SIGTERM to its group, SIGKILL after 2 s) and reaps it.
+  void stopChild(pid_t pid) noexcept;
+  // True if a child from startChild() has exited (it is then reaped and forgotten).
+  bool childExited(pid_t pid);
+
  private:
   struct Tool {
     std::string name;  // log file: <dir>/tool-<name>.log
@@ -192,6 +218,9 @@ class NetFixture {
   std::thread servfail_thread_;
   std::vector<Child> children_;
   bool started_ = false;
+
+  std::vector<ExtraNginxServer> extra_servers_;  // see addNginxServer()
+  std::vector<uint16_t> extra_ports_;
 };
 
 }  // namespace gomodprobe::testing
