@@ -42,7 +42,7 @@ struct LookupParseResult {
 /// The go.sum lines of `text` for module `path` at `version` (version may end in "/go.mod"),
 /// as sumdb.Client.Lookup selects them: lines starting with "<path> <version> ". Pass only the
 /// authenticated record text, never the whole response: hash lines smuggled into the tree
-/// note's extension are not in the log (CVE-2026-56864, golang/go#80745).
+/// note's extension are not in the log.
 [[nodiscard]] std::vector<std::string> matchingGoSumLines(std::string_view text,
                                                           std::string_view path,
                                                           std::string_view version);

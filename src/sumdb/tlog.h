@@ -175,11 +175,12 @@ using TileFetcher = std::function<TileDataResult(const Tile& tile)>;
 /// tiles holding the tree's complete-subtree hashes must hash to tree.hash, and every other tile
 /// must hash to the entry its parent tile holds for it.
 ///
-/// One deliberate difference from x/mod releases before the fix for CVE-2026-56865
-/// (golang/go#80744; e.g. v0.7.0 as packaged by Debian): those checked only tiles[len(stx):]
-/// against their parents, where len(stx) counts subtree hashes rather than distinct tiles, so
-/// up to two fetched tiles went unchecked. Here every tile after the subtree-hash tiles is
-/// verified against its parent, as upstream now does.
+/// One deliberate difference from x/mod v0.7.0 (as packaged by Debian): its ReadHashes checks
+/// only tiles[len(stx):] against their parents, where len(stx) counts subtree hashes rather than
+/// distinct tiles, so up to two fetched tiles can go unchecked (reproduced with a Go program
+/// against that release: a zeroed record hash in tile/8/0/000 was returned without error; see
+/// TileNotCheckedByOldXModIsVerified). Here every tile after the subtree-hash tiles is verified
+/// against its parent.
 ///
 /// For async callers the work is split: plan() says which tiles to fetch, complete() verifies
 /// the fetched bytes and extracts the hashes. readHashes() does both with the fetcher.
