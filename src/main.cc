@@ -16,6 +16,7 @@
 #include "config/config_loader.h"
 #include "metrics/probe_collector.h"
 #include "net/handles.h"
+#include "probe/probe_factory.h"
 #include "web/web_server.h"
 
 namespace {
@@ -27,7 +28,14 @@ Config loadConfig(const std::string& file) {
   return file.empty() ? cfg::defaultConfig(cfg::processEnv()) : cfg::loadConfigFile(file);
 }
 
-int runCheck(const std::string& config_file, const std::string& output) {
+gomodprobe::probe::ProbeEnv probeEnv(const std::string& storage_path) {
+  gomodprobe::probe::ProbeEnv env;
+  env.sumdb_state = std::make_shared<gomodprobe::sumdb::StateStore>(storage_path);
+  return env;
+}
+
+int runCheck(const std::string& config_file, const std::string& output,
+             const std::string& storage_path) {
   Config config;
   try {
     config = loadConfig(config_file);
@@ -37,7 +45,8 @@ int runCheck(const std::string& config_file, const std::string& output) {
   }
   gomodprobe::net::NetLibraries libraries;
   gomodprobe::SystemClock clock;
-  const auto results = gomodprobe::agent::runOnce(config, clock);
+  const auto results = gomodprobe::agent::runOnce(
+      config, clock, gomodprobe::probe::defaultProbeFactory(probeEnv(storage_path)));
   if (output == "json") {
     std::cout << gomodprobe::agent::toJson(results).dump(2) << "\n";
   } else {
@@ -49,7 +58,8 @@ int runCheck(const std::string& config_file, const std::string& output) {
   return 0;
 }
 
-int runDaemon(const std::string& config_file, const std::string& listen) {
+int runDaemon(const std::string& config_file, const std::string& listen,
+              const std::string& storage_path) {
   auto log = gomodprobe::logging::get("agent");
   // Signals are taken synchronously by this thread (sigwait); every other thread inherits the
   // blocked mask, so SIGHUP never interrupts the loop or a civetweb worker.
@@ -74,7 +84,8 @@ int runDaemon(const std::string& config_file, const std::string& listen) {
   }
   collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
 
-  gomodprobe::agent::Agent agent(clock, *collector);
+  gomodprobe::agent::Agent agent(clock, *collector,
+                                 gomodprobe::probe::defaultProbeFactory(probeEnv(storage_path)));
   agent.start(config);
 
   std::mutex reload_mutex;
@@ -133,6 +144,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool config_check = false;
+  std::string storage_path;
   app.add_option("--config.file", config_file,
                  "YAML configuration file (default: targets from GOPROXY and GOSUMDB)");
   app.add_option("--web.listen-address", listen, "Address of /metrics and the web endpoints")
@@ -144,6 +156,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"logfmt", "json"}))
       ->capture_default_str();
   app.add_flag("--config.check", config_check, "Validate the configuration and exit");
+  app.add_option("--storage.path", storage_path,
+                 "Directory for state kept across restarts (largest verified sumdb tree per "
+                 "target); empty: memory only");
 
   std::string output = "text";
   CLI::App* check = app.add_subcommand(
@@ -169,6 +184,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (*check) return runCheck(config_file, output);
-  return runDaemon(config_file, listen);
+  if (*check) return runCheck(config_file, output, storage_path);
+  return runDaemon(config_file, listen, storage_path);
 }

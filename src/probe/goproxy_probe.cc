@@ -13,6 +13,9 @@
 #include "goproxy/zip_check.h"
 #include "goproxy/zip_hash.h"
 #include "probe/probe_run.h"
+#include "probe/sumdb_session.h"
+#include "sumdb/lookup.h"
+#include "sumdb/note.h"
 
 namespace gomodprobe::probe {
 
@@ -114,7 +117,9 @@ std::optional<std::vector<std::string>> parseList(const std::string& body, std::
 
 class GoProxyRun final : public ProbeRun {
  public:
-  using ProbeRun::ProbeRun;
+  GoProxyRun(TargetConfig target, net::EventLoop& loop, ProbeCallback done,
+             std::shared_ptr<sumdb::StateStore> state)
+      : ProbeRun(std::move(target), loop, std::move(done)), state_(std::move(state)) {}
 
  protected:
   void afterAttempts() override {
@@ -122,12 +127,73 @@ class GoProxyRun final : public ProbeRun {
       const auto parsed = goproxy::parseGoSumLine(text);
       if (parsed.ok()) expected_.push_back(*parsed.line);
     }
-    startModule(0);
+    if (target().sumdb.empty() || target().modules.empty()) {
+      startModule(0);
+      return;
+    }
+    setUpSumdb();
   }
 
  private:
+  /// Parses the GOSUMDB-style value and, when the lookups go through this proxy, checks that it
+  /// proxies the database ($url/sumdb/<name>/supported answers 200).
+  void setUpSumdb() {
+    std::istringstream fields(target().sumdb);
+    std::string name_key;
+    std::string url;
+    fields >> name_key >> url;
+    const std::string key =
+        name_key.find('+') == std::string::npos ? std::string(kSumGolangOrgKey) : name_key;
+    auto parsed = sumdb::Verifier::parse(key);
+    if (!parsed.ok()) {
+      fail(FailureReason::Protocol, "sumdb key: " + parsed.error);
+      finish();
+      return;
+    }
+    const std::string name = parsed.verifier->name();
+    const bool through_proxy = url.empty();
+    if (!url.empty() && url.find("://") == std::string::npos) url = "https://" + url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    const std::string base = through_proxy ? target().url + "/sumdb/" + name : url;
+    std::weak_ptr<ProbeRun> weak = weak_from_this();
+    session_ = std::make_shared<SumdbSession>(
+        base, *parsed.verifier,
+        [this, weak](net::FetchRequest request, net::Fetch::Callback callback) {
+          if (auto self = weak.lock()) fetch(std::move(request), std::move(callback));
+        },
+        [this](const std::string& u) { return requestFor(u); }, state_, "goproxy-" + target().name);
+    if (!through_proxy) {
+      startModule(0);
+      return;
+    }
+    net::FetchRequest request = requestFor(base + "/supported");
+    request.follow_redirects = true;
+    request.max_body_bytes = 1 << 16;
+    fetch(std::move(request), [this, weak, name](net::FetchResponse r) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (!r.ok) {
+        const bool unsupported = r.status_code == 404 || r.status_code == 410;
+        fail(unsupported ? FailureReason::SumdbUnsupported : r.reason,
+             "sumdb/" + name + "/supported: " + r.detail);
+        finish();
+        return;
+      }
+      startModule(0);
+    });
+  }
+
   void startModule(std::size_t index) {
     if (index >= target().modules.size() || expired()) {
+      if (session_ && looked_up_ && !expired()) {
+        session_->verify([this](FailureReason reason, std::string detail) {
+          result().sumdb = session_->check();
+          if (reason != FailureReason::None) fail(reason, "sumdb: " + detail);
+          finish();
+        });
+        return;
+      }
+      if (session_ && looked_up_) result().sumdb = session_->check();
       finish();
       return;
     }
@@ -252,12 +318,34 @@ class GoProxyRun final : public ProbeRun {
       return;
     }
     current_.zip_hash = hashed.hash;
-    compareHashes();
+    if (!session_) {
+      compareHashes({});
+      return;
+    }
+    looked_up_ = true;
+    session_->lookup(current_.module, current_.version,
+                     [this](FailureReason reason, std::string detail, SumdbSession::Lookup found) {
+                       if (reason != FailureReason::None) {
+                         moduleFailed(reason, "sumdb lookup: " + detail);
+                         return;
+                       }
+                       current_.record_id = found.id;
+                       compareHashes(found.text);
+                     });
   }
 
-  void compareHashes() {
+  /// Compares with the pinned go_sum lines and the authenticated record text of a lookup.
+  void compareHashes(const std::string& record_text) {
     std::optional<std::string> want_zip;
     std::optional<std::string> want_mod;
+    for (const auto& line :
+         sumdb::matchingGoSumLines(record_text, current_.module, current_.version)) {
+      want_zip = line.substr(line.rfind(' ') + 1);
+    }
+    for (const auto& line :
+         sumdb::matchingGoSumLines(record_text, current_.module, current_.version + "/go.mod")) {
+      want_mod = line.substr(line.rfind(' ') + 1);
+    }
     for (const auto& line : expected_) {
       if (line.module_path != current_.module || line.version != current_.version) continue;
       (line.go_mod ? want_mod : want_zip) = line.hash;
@@ -300,15 +388,19 @@ class GoProxyRun final : public ProbeRun {
   std::string module_url_;
   std::string version_url_;
   TempFile zip_;
+  std::shared_ptr<sumdb::StateStore> state_;
+  std::shared_ptr<SumdbSession> session_;
+  bool looked_up_ = false;
 };
 
 }  // namespace
 
-GoProxyProbe::GoProxyProbe(TargetConfig target, net::EventLoop& loop)
-    : target_(std::move(target)), loop_(loop) {}
+GoProxyProbe::GoProxyProbe(TargetConfig target, net::EventLoop& loop,
+                           std::shared_ptr<sumdb::StateStore> state)
+    : target_(std::move(target)), loop_(loop), state_(std::move(state)) {}
 
 void GoProxyProbe::run(ProbeCallback done) {
-  std::make_shared<GoProxyRun>(target_, loop_, std::move(done))->start();
+  std::make_shared<GoProxyRun>(target_, loop_, std::move(done), state_)->start();
 }
 
 }  // namespace gomodprobe::probe

@@ -2,15 +2,17 @@
 
 #include "probe/goproxy_probe.h"
 #include "probe/http_probe.h"
+#include "probe/sumdb_probe.h"
 
 namespace gomodprobe::probe {
 
-ProbeFactory defaultProbeFactory() {
-  return [](const TargetConfig& target, net::EventLoop& loop) -> std::unique_ptr<Probe> {
+ProbeFactory defaultProbeFactory(ProbeEnv env) {
+  return [env](const TargetConfig& target, net::EventLoop& loop) -> std::unique_ptr<Probe> {
     switch (target.kind) {
       case TargetKind::GoProxy:
-        return std::make_unique<GoProxyProbe>(target, loop);
+        return std::make_unique<GoProxyProbe>(target, loop, env.sumdb_state);
       case TargetKind::SumDb:
+        return std::make_unique<SumdbProbe>(target, loop, env.sumdb_state);
       case TargetKind::Http:
       case TargetKind::Chain:
         break;

@@ -6,6 +6,7 @@
 #include "gomodprobe/config.h"
 #include "gomodprobe/probe.h"
 #include "net/event_loop.h"
+#include "sumdb/state_store.h"
 
 namespace gomodprobe::probe {
 
@@ -13,7 +14,13 @@ namespace gomodprobe::probe {
 using ProbeFactory =
     std::function<std::unique_ptr<Probe>(const TargetConfig& target, net::EventLoop& loop)>;
 
-/// goproxy, sumdb and http targets all get the HTTP probe in this version.
-[[nodiscard]] ProbeFactory defaultProbeFactory();
+/// What probes share across runs.
+struct ProbeEnv {
+  /// Largest verified sumdb tree per target (in memory unless given a directory).
+  std::shared_ptr<sumdb::StateStore> sumdb_state = std::make_shared<sumdb::StateStore>();
+};
+
+/// http → HttpProbe, goproxy → GoProxyProbe, sumdb → SumdbProbe, chain → ChainProbe.
+[[nodiscard]] ProbeFactory defaultProbeFactory(ProbeEnv env = {});
 
 }  // namespace gomodprobe::probe

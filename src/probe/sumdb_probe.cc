@@ -1,0 +1,109 @@
+#include "probe/sumdb_probe.h"
+
+#include <utility>
+
+#include "probe/probe_run.h"
+#include "probe/sumdb_session.h"
+#include "sumdb/lookup.h"
+
+namespace gomodprobe::probe {
+
+namespace {
+
+class SumdbRun final : public ProbeRun {
+ public:
+  SumdbRun(TargetConfig target, net::EventLoop& loop, ProbeCallback done,
+           std::shared_ptr<sumdb::StateStore> state)
+      : ProbeRun(std::move(target), loop, std::move(done)), state_(std::move(state)) {}
+
+ protected:
+  void afterAttempts() override {
+    auto parsed = sumdb::Verifier::parse(target().key);
+    if (!parsed.ok()) {
+      fail(FailureReason::Protocol, "verifier key: " + parsed.error);
+      finish();
+      return;
+    }
+    std::weak_ptr<ProbeRun> weak = weak_from_this();
+    session_ = std::make_shared<SumdbSession>(
+        target().url, *parsed.verifier,
+        [this, weak](net::FetchRequest request, net::Fetch::Callback callback) {
+          if (auto self = weak.lock()) fetch(std::move(request), std::move(callback));
+        },
+        [this](const std::string& url) { return requestFor(url); }, state_,
+        "target-" + target().name);
+    session_->fetchLatest([this](FailureReason reason, std::string detail) {
+      if (reason != FailureReason::None) {
+        stop(reason, std::move(detail));
+        return;
+      }
+      lookupNext(0);
+    });
+  }
+
+ private:
+  void lookupNext(std::size_t index) {
+    if (index >= target().modules.size()) {
+      session_->verify(
+          [this](FailureReason reason, std::string detail) { stop(reason, std::move(detail)); });
+      return;
+    }
+    const ModuleSpec& spec = target().modules[index];
+    ModuleCheck check;
+    check.module = spec.path;
+    check.requested = spec.version;
+    check.version = spec.version;
+    if (spec.version == "latest") {
+      check.reason = FailureReason::Protocol;
+      check.detail = "a checksum database is looked up by exact version, not latest";
+      fail(check.reason, "module " + spec.text() + ": " + check.detail);
+      result().modules.push_back(std::move(check));
+      lookupNext(index + 1);
+      return;
+    }
+    session_->lookup(
+        spec.path, spec.version,
+        [this, index, check = std::move(check)](FailureReason reason, std::string detail,
+                                                SumdbSession::Lookup found) mutable {
+          check.record_id = found.id;
+          if (reason == FailureReason::None) {
+            for (const auto& line :
+                 sumdb::matchingGoSumLines(found.text, check.module, check.version)) {
+              check.zip_hash = line.substr(line.rfind(' ') + 1);
+            }
+            for (const auto& line :
+                 sumdb::matchingGoSumLines(found.text, check.module, check.version + "/go.mod")) {
+              check.mod_hash = line.substr(line.rfind(' ') + 1);
+            }
+            check.success = true;
+          } else {
+            check.reason = reason;
+            check.detail = detail;
+            fail(reason, "module " + check.module + "@" + check.version + ": " + detail);
+          }
+          result().modules.push_back(std::move(check));
+          lookupNext(index + 1);
+        });
+  }
+
+  void stop(FailureReason reason, std::string detail) {
+    result().sumdb = session_->check();
+    if (reason != FailureReason::None) fail(reason, std::move(detail));
+    finish();
+  }
+
+  std::shared_ptr<sumdb::StateStore> state_;
+  std::shared_ptr<SumdbSession> session_;
+};
+
+}  // namespace
+
+SumdbProbe::SumdbProbe(TargetConfig target, net::EventLoop& loop,
+                       std::shared_ptr<sumdb::StateStore> state)
+    : target_(std::move(target)), loop_(loop), state_(std::move(state)) {}
+
+void SumdbProbe::run(ProbeCallback done) {
+  std::make_shared<SumdbRun>(target_, loop_, std::move(done), state_)->start();
+}
+
+}  // namespace gomodprobe::probe
