@@ -2,7 +2,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <locale.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <memory>
@@ -22,6 +24,50 @@ struct ArchiveDeleter {
 };
 using Archive = std::unique_ptr<archive, ArchiveDeleter>;
 
+/// A zip with no entries: just the 22-byte end-of-central-directory record ("PK\5\6", zero
+/// entries, no comment), as zip.Create writes for a module without files.
+bool isEmptyZip(int fd, off_t size) {
+  constexpr off_t kEocdSize = 22;
+  if (size != kEocdSize) return false;
+  std::array<unsigned char, kEocdSize> eocd{};
+  if (pread(fd, eocd.data(), eocd.size(), 0) != kEocdSize) return false;
+  const bool signature = eocd[0] == 'P' && eocd[1] == 'K' && eocd[2] == 5 && eocd[3] == 6;
+  const bool no_entries = eocd[8] == 0 && eocd[9] == 0 && eocd[10] == 0 && eocd[11] == 0;
+  return signature && no_entries;
+}
+
+/// The entry's name as stored (UTF-8), independent of the process locale.
+std::string entryName(archive_entry* entry) {
+  if (const char* utf8 = archive_entry_pathname_utf8(entry)) return utf8;
+  const char* name = archive_entry_pathname(entry);
+  return name != nullptr ? name : "";
+}
+
+/// Switches the calling thread (only) to a UTF-8 locale while libarchive runs: it converts entry
+/// names to the locale's charset, and under the C locale it refuses non-ASCII names that Go's
+/// zips store as UTF-8 (e.g. "α.go").
+class Utf8ThreadLocale {
+ public:
+  Utf8ThreadLocale() : locale_(newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr)) {
+    if (locale_ != nullptr) previous_ = uselocale(locale_);
+  }
+  ~Utf8ThreadLocale() {
+    if (locale_ == nullptr) return;
+    uselocale(previous_);
+    freelocale(locale_);
+  }
+  Utf8ThreadLocale(const Utf8ThreadLocale&) = delete;
+  Utf8ThreadLocale& operator=(const Utf8ThreadLocale&) = delete;
+
+ private:
+  locale_t locale_;
+  locale_t previous_ = nullptr;
+};
+
+/// ARCHIVE_WARN only says a name could not be converted to the locale's charset; the UTF-8 name
+/// is still there.
+bool headerOk(int rc) { return rc == ARCHIVE_OK || rc == ARCHIVE_WARN; }
+
 ZipHashResult invalid(std::string error) {
   ZipHashResult result;
   result.error = std::move(error);
@@ -33,6 +79,7 @@ ZipHashResult invalid(std::string error) {
 ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
                             std::string_view version) {
   if (zip_file == nullptr) return invalid("no zip file");
+  const Utf8ThreadLocale utf8;
   std::fflush(zip_file);
   const int fd = fileno(zip_file);
   struct stat st {};
@@ -41,6 +88,13 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
     return invalid(*error);
   }
   if (lseek(fd, 0, SEEK_SET) != 0) return invalid("cannot rewind the spooled zip");
+  if (isEmptyZip(fd, st.st_size)) {
+    // libarchive cannot open a zip with no entries; Go's HashZip hashes the empty file list.
+    ZipHashResult empty;
+    empty.ok = true;
+    empty.hash = Hash1Builder().finish().value_or("");
+    return empty;
+  }
 
   // Pass 1: the central directory only — names and declared sizes, no decompression.
   ZipChecker checker(module_path, version);
@@ -53,9 +107,9 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
     }
     archive_entry* entry = nullptr;
     int rc = ARCHIVE_OK;
-    while ((rc = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
-      const char* name = archive_entry_pathname(entry);
-      if (name == nullptr) return invalid("zip entry without a name");
+    while (headerOk(rc = archive_read_next_header(a.get(), &entry))) {
+      const std::string name = entryName(entry);
+      if (name.empty()) return invalid("zip entry without a name");
       const la_int64_t size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0;
       (void)checker.addEntry(name, static_cast<std::uint64_t>(std::max<la_int64_t>(0, size)));
     }
@@ -79,8 +133,8 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
   std::array<char, kBlock> buffer{};
   archive_entry* entry = nullptr;
   int rc = ARCHIVE_OK;
-  while ((rc = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
-    const std::string name = archive_entry_pathname(entry);
+  while (headerOk(rc = archive_read_next_header(a.get(), &entry))) {
+    const std::string name = entryName(entry);
     const auto declared = static_cast<std::uint64_t>(std::max<la_int64_t>(
         0, archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0));
     std::uint64_t read_total = 0;

@@ -10,6 +10,7 @@
 #include "goproxy/dirhash.h"
 #include "goproxy/gosum.h"
 #include "goproxy/module_path.h"
+#include "goproxy/retract.h"
 #include "goproxy/zip_check.h"
 #include "goproxy/zip_hash.h"
 #include "probe/probe_run.h"
@@ -252,7 +253,7 @@ class GoProxyRun final : public ProbeRun {
       return;
     }
     if (auto latest = goproxy::latestFromList(versions)) {
-      startInfo(*latest);
+      resolveRetractions(*latest, std::move(versions));
       return;
     }
     step(ModuleStep::Latest, module_url_ + "/@latest", kMaxInfoBytes, nullptr,
@@ -264,6 +265,32 @@ class GoProxyRun final : public ProbeRun {
              return;
            }
            startInfo(info->version);
+         });
+  }
+
+  /// The go command's "latest" skips retracted versions: it reads the retract directives of the
+  /// highest listed version's go.mod (modload queryLatest / loadRetractions) and takes the
+  /// highest version left; none left is "no matching versions".
+  void resolveRetractions(const std::string& highest, std::vector<std::string> versions) {
+    const auto escaped = goproxy::escapeVersion(highest);
+    if (!escaped) {
+      moduleFailed(FailureReason::Protocol, "invalid version " + highest);
+      return;
+    }
+    step(ModuleStep::Latest, module_url_ + "/@v/" + *escaped + ".mod", goproxy::kMaxGoMod, nullptr,
+         [this, versions = std::move(versions)](net::FetchResponse r) {
+           const auto retractions = goproxy::parseRetractions(r.body);
+           std::vector<std::string> allowed;
+           for (const auto& v : versions) {
+             if (!goproxy::isRetracted(v, retractions)) allowed.push_back(v);
+           }
+           auto chosen = goproxy::latestFromList(allowed);
+           if (!chosen) {
+             moduleFailed(FailureReason::NotFound,
+                          "no matching versions for query \"latest\" (all retracted)");
+             return;
+           }
+           startInfo(*chosen);
          });
   }
 

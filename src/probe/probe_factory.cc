@@ -1,5 +1,6 @@
 #include "probe/probe_factory.h"
 
+#include "probe/chain_probe.h"
 #include "probe/goproxy_probe.h"
 #include "probe/http_probe.h"
 #include "probe/sumdb_probe.h"
@@ -13,8 +14,9 @@ ProbeFactory defaultProbeFactory(ProbeEnv env) {
         return std::make_unique<GoProxyProbe>(target, loop, env.sumdb_state);
       case TargetKind::SumDb:
         return std::make_unique<SumdbProbe>(target, loop, env.sumdb_state);
-      case TargetKind::Http:
       case TargetKind::Chain:
+        return std::make_unique<ChainProbe>(target, loop);
+      case TargetKind::Http:
         break;
     }
     return std::make_unique<HttpProbe>(target, loop);
