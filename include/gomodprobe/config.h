@@ -86,6 +86,9 @@ struct TargetConfig {
   std::string key;
   /// chain: the GOPROXY value to evaluate ("https://a,https://b|direct").
   std::string goproxy;
+  /// chain: the rest of the Go environment to lint with it: GOPRIVATE, GONOPROXY, GONOSUMDB,
+  /// GOSUMDB.
+  std::map<std::string, std::string> go_env;
 
   /// url + path, the address actually requested.
   [[nodiscard]] std::string requestUrl() const { return url + path; }

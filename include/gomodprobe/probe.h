@@ -138,6 +138,9 @@ struct ProbeResult {
   std::optional<SumdbCheck> sumdb;
   /// chain: per module, the index of the GOPROXY entry that serves it (−1: none).
   std::vector<int> chain_entries;
+  /// chain: lint findings about the GOPROXY value and the privacy variables, each
+  /// "<error|warning>: <what> (fix: <how>)". Warnings do not fail the run.
+  std::vector<std::string> lint;
 };
 
 using ProbeCallback = std::function<void(ProbeResult)>;

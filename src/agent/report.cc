@@ -77,6 +77,7 @@ std::string formatText(const std::vector<ProbeResult>& results) {
       out +=
           fmt::format("  chain {} served by entry {}\n", r.modules[i].module, r.chain_entries[i]);
     }
+    for (const auto& finding : r.lint) out += fmt::format("  lint {}\n", finding);
     if (!r.success && r.http.empty() && !r.detail.empty()) {
       out += fmt::format("  error: {}\n", r.detail);
     }
@@ -161,6 +162,7 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
       }
     }
     if (!r.chain_entries.empty()) target["chain_entries"] = r.chain_entries;
+    if (!r.lint.empty()) target["lint"] = r.lint;
     out.push_back(std::move(target));
   }
   return out;

@@ -489,10 +489,10 @@ class Parser {
   }
 
   [[nodiscard]] TargetConfig parseTarget(const YAML::Node& node, const GlobalConfig& global) const {
-    const auto fields = readFields(
-        node, "in target",
-        {"name", "kind", "url", "path", "http_versions", "resolvers", "ip_protocol", "interval",
-         "timeout", "ca_file", "headers", "modules", "go_sum", "sumdb", "key", "goproxy"});
+    const auto fields = readFields(node, "in target",
+                                   {"name", "kind", "url", "path", "http_versions", "resolvers",
+                                    "ip_protocol", "interval", "timeout", "ca_file", "headers",
+                                    "modules", "go_sum", "sumdb", "key", "goproxy", "go_env"});
     for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
         fail(node, "target is missing the required key " + inQuotes(required));
@@ -513,6 +513,7 @@ class Parser {
         {"sumdb", {TargetKind::GoProxy}},
         {"key", {TargetKind::SumDb}},
         {"goproxy", {TargetKind::Chain}},
+        {"go_env", {TargetKind::Chain}},
         {"url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
         {"path", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
     };
@@ -568,6 +569,15 @@ class Parser {
         target.sumdb = sumdbValue(entry);
       } else if (name == "key") {
         target.key = verifierKey(entry);
+      } else if (name == "go_env") {
+        for (const Entry& variable : mapEntries(entry, "in go_env")) {
+          if (variable.name != "GOPRIVATE" && variable.name != "GONOPROXY" &&
+              variable.name != "GONOSUMDB" && variable.name != "GOSUMDB") {
+            fail(variable.key, "unknown go_env variable " + inQuotes(variable.name) +
+                                   " (expected GOPRIVATE, GONOPROXY, GONOSUMDB or GOSUMDB)");
+          }
+          target.go_env[variable.name] = scalar(variable);
+        }
       } else if (name == "goproxy") {
         target.goproxy = scalar(entry);
         if (target.goproxy.empty()) failAtValue(entry, "\"goproxy\" must not be empty");

@@ -230,6 +230,9 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
   auto& consistency = b.family("gomodprobe_sumdb_consistency_verified",
                                "1 if the tree was proven to extend the largest tree seen before.",
                                MetricType::Gauge);
+  auto& chain_lint =
+      b.family("gomodprobe_chain_lint_problems",
+               "Lint findings about a chain's GOPROXY and privacy variables.", MetricType::Gauge);
   auto& chain_entry =
       b.family("gomodprobe_goproxy_chain_entry",
                "Index of the GOPROXY entry that serves the module (-1: none).", MetricType::Gauge);
@@ -322,6 +325,12 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
       }
     }
     if (state.kind == TargetKind::Chain) {
+      double errors = 0;
+      double warnings = 0;
+      for (const auto& finding : last.lint)
+        (finding.rfind("error", 0) == 0 ? errors : warnings) += 1;
+      FamilyBuilder::gauge(chain_lint, {{"chain", name}, {"severity", "error"}}, errors);
+      FamilyBuilder::gauge(chain_lint, {{"chain", name}, {"severity", "warning"}}, warnings);
       for (std::size_t i = 0; i < last.chain_entries.size() && i < last.modules.size(); ++i) {
         FamilyBuilder::gauge(chain_entry, {{"chain", name}, {"module", last.modules[i].module}},
                              last.chain_entries[i]);

@@ -5,6 +5,7 @@
 
 #include "goproxy/goproxy_list.h"
 #include "goproxy/module_path.h"
+#include "goproxy/private_lint.h"
 #include "net/http_fetch.h"
 
 namespace gomodprobe::probe {
@@ -23,6 +24,7 @@ class ChainRun : public std::enable_shared_from_this<ChainRun> {
     result_.kind = target_.kind;
     result_.started_at = toUnixSeconds(loop_.clock().systemNow());
     timer_ = loop_.addTimer(deadline_, [self = shared_from_this()] { self->onDeadline(); });
+    lint();
     const auto parsed = goproxy::parseGoProxy(target_.goproxy);
     if (!parsed.ok()) {
       result_.reason = FailureReason::Protocol;
@@ -35,6 +37,24 @@ class ChainRun : public std::enable_shared_from_this<ChainRun> {
   }
 
  private:
+  void lint() {
+    const auto env = [this](const char* name) {
+      const auto it = target_.go_env.find(name);
+      return it == target_.go_env.end() ? std::string() : it->second;
+    };
+    goproxy::PrivacyEnv privacy{env("GOPRIVATE"), env("GONOPROXY"), env("GONOSUMDB"),
+                                env("GOSUMDB")};
+    std::vector<std::string> paths;
+    for (const auto& m : target_.modules) paths.push_back(m.path);
+    auto problems = goproxy::lintGoProxy(target_.goproxy);
+    for (auto& p : goproxy::lintPrivacy(privacy, paths)) problems.push_back(std::move(p));
+    for (const auto& p : problems) {
+      result_.lint.push_back(
+          std::string(p.severity == goproxy::LintSeverity::Error ? "error" : "warning") + ": " +
+          p.message + " (fix: " + p.suggestion + ")");
+    }
+  }
+
   void nextModule(std::size_t index) {
     if (index >= target_.modules.size() || finished_) {
       finish();
