@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand(
       "check", "Run every target once, print the results, exit 1 if any target failed");
   check->add_option("--config.file", config_file, "YAML configuration file");
+  check->add_option("--storage.path", storage_path, "Directory for state kept across runs");
   check->add_option("--output", output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

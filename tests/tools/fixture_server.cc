@@ -10,6 +10,7 @@
 #include <string>
 
 #include "integration/fixture.h"
+#include "integration/go_fixture.h"
 
 namespace {
 
@@ -21,9 +22,43 @@ std::string target(const std::string& name, const std::string& url, const std::s
 
 }  // namespace
 
+/// --go: the Go module proxy + sumdb fixture, with goproxy, sumdb and chain targets.
+int runGo(const std::string& out_path, const sigset_t& signals) {
+  gomodprobe::testing::GoModFixture go;
+  go.start();
+  using gomodprobe::testing::ProxyVariant;
+  const std::string ca = go.net().caFile();
+  const std::string list = "    path: /rsc.io/quote/@v/list\n";
+  const std::string modules =
+      "    modules: [rsc.io/quote@v1.5.2, rsc.io/sampler@latest, golang.org/x/text@v0.3.0]\n";
+  std::string yaml = "global:\n  interval: 15s\n  timeout: 10s\n  ca_file: " + ca + "\ntargets:\n";
+  yaml += "  - name: goproxy-good\n    kind: goproxy\n    url: " + go.proxyUrl() + "\n" + list +
+          modules + "    sumdb: \"" + go.sumdbKey() + "\"\n";
+  yaml += "  - name: goproxy-tampered\n    kind: goproxy\n    url: " +
+          go.proxyUrl(ProxyVariant::kTamperedZip) + "\n" + list +
+          "    modules: [rsc.io/quote@v1.5.2]\n    sumdb: \"" + go.sumdbKey() + "\"\n";
+  yaml += "  - name: sumdb\n    kind: sumdb\n    url: " + go.sumdbDirectUrl() + "\n    key: \"" +
+          go.sumdbKey() + "\"\n    modules: [rsc.io/quote@v1.5.2]\n";
+  yaml += "  - name: chain-comma\n    kind: chain\n    goproxy: \"" +
+          go.proxyUrl(ProxyVariant::k502) + "," + go.proxyUrl() +
+          "\"\n    modules: [rsc.io/quote@v1.5.2]\n";
+  yaml += "  - name: chain-pipe\n    kind: chain\n    goproxy: \"" +
+          go.proxyUrl(ProxyVariant::k502) + "|" + go.proxyUrl() +
+          "\"\n    modules: [rsc.io/quote@v1.5.2]\n    go_env: {GONOPROXY: corp.example.com}\n";
+  {
+    std::ofstream out(out_path, std::ios::trunc);
+    out << yaml;
+  }
+  std::cout << "go fixture up in " << go.dir() << "; config written to " << out_path << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: gomodprobe_fixture CONFIG_OUT\n";
+  const bool go_mode = argc == 3 && std::string(argv[1]) == "--go";
+  if (argc != 2 && !go_mode) {
+    std::cerr << "usage: gomodprobe_fixture [--go] CONFIG_OUT\n";
     return 2;
   }
   sigset_t signals;
@@ -31,6 +66,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (go_mode) return runGo(argv[2], signals);
 
   gomodprobe::testing::NetFixture net;
   net.start();
