@@ -8,7 +8,7 @@ namespace {
 
 void checkPatternList(const char* name, const std::string& value, std::vector<LintProblem>& out) {
   if (value.empty()) return;
-  if (value.find(' ') != std::string::npos || value.find(";") != std::string::npos) {
+  if (value.find(' ') != std::string::npos || value.find(';') != std::string::npos) {
     out.push_back({LintSeverity::Warning,
                    std::string(name) + "=" + value +
                        " contains spaces or ';': patterns are separated by ',' only",

@@ -1,6 +1,6 @@
 #include "goproxy/retract.h"
 
-#include <sstream>
+#include <algorithm>
 
 #include "goproxy/module_path.h"
 
@@ -80,10 +80,9 @@ std::vector<Retraction> parseRetractions(std::string_view go_mod) {
 }
 
 bool isRetracted(std::string_view version, const std::vector<Retraction>& retractions) {
-  for (const auto& r : retractions) {
-    if (compareSemver(r.low, version) <= 0 && compareSemver(version, r.high) <= 0) return true;
-  }
-  return false;
+  return std::any_of(retractions.begin(), retractions.end(), [version](const Retraction& r) {
+    return compareSemver(r.low, version) <= 0 && compareSemver(version, r.high) <= 0;
+  });
 }
 
 }  // namespace gomodprobe::goproxy

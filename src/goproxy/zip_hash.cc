@@ -2,11 +2,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <clocale>
 #include <memory>
 #include <utility>
 
@@ -17,7 +17,7 @@ namespace gomodprobe::goproxy {
 
 namespace {
 
-constexpr std::size_t kBlock = 64 * 1024;
+constexpr std::size_t kBlock = std::size_t{64} * 1024;
 
 struct ArchiveDeleter {
   void operator()(archive* a) const noexcept { archive_read_free(a); }

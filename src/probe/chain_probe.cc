@@ -93,7 +93,7 @@ class ChainRun : public std::enable_shared_from_this<ChainRun> {
     request.follow_redirects = true;
     request.max_body_bytes = 16ULL << 20;
     std::weak_ptr<ChainRun> weak = weak_from_this();
-    fetch_ = net::startFetch(loop_, std::move(request), [weak, entry](net::FetchResponse r) {
+    fetch_ = net::startFetch(loop_, std::move(request), [weak, entry](const net::FetchResponse& r) {
       auto self = weak.lock();
       if (!self || self->finished_) return;
       self->fetch_.reset();

@@ -42,7 +42,7 @@ std::optional<double> parseRfc3339(const std::string& text) {
   }
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
-  double seconds = static_cast<double>(timegm(&tm));
+  auto seconds = static_cast<double>(timegm(&tm));
   std::size_t i = 19;
   if (i < text.size() && text[i] == '.') {
     double scale = 0.1;
@@ -170,7 +170,7 @@ class GoProxyRun final : public ProbeRun {
     net::FetchRequest request = requestFor(base + "/supported");
     request.follow_redirects = true;
     request.max_body_bytes = 1 << 16;
-    fetch(std::move(request), [this, weak, name](net::FetchResponse r) {
+    fetch(std::move(request), [this, weak, name](const net::FetchResponse& r) {
       auto self = weak.lock();
       if (!self) return;
       if (!r.ok) {
@@ -187,7 +187,7 @@ class GoProxyRun final : public ProbeRun {
   void startModule(std::size_t index) {
     if (index >= target().modules.size() || expired()) {
       if (session_ && looked_up_ && !expired()) {
-        session_->verify([this](FailureReason reason, std::string detail) {
+        session_->verify([this](FailureReason reason, const std::string& detail) {
           result().sumdb = session_->check();
           if (reason != FailureReason::None) fail(reason, "sumdb: " + detail);
           finish();
@@ -210,7 +210,7 @@ class GoProxyRun final : public ProbeRun {
     }
     module_url_ = target().url + "/" + *escaped;
     step(ModuleStep::List, module_url_ + "/@v/list", kMaxListBytes, nullptr,
-         [this](net::FetchResponse r) { onList(std::move(r)); });
+         [this](const net::FetchResponse& r) { onList(r); });
   }
 
   void step(ModuleStep which, const std::string& url, std::uint64_t max_bytes, std::FILE* file,
@@ -237,7 +237,7 @@ class GoProxyRun final : public ProbeRun {
     });
   }
 
-  void onList(net::FetchResponse r) {
+  void onList(const net::FetchResponse& r) {
     std::string error;
     std::vector<std::string> versions;
     if (r.ok) {
@@ -257,7 +257,7 @@ class GoProxyRun final : public ProbeRun {
       return;
     }
     step(ModuleStep::Latest, module_url_ + "/@latest", kMaxInfoBytes, nullptr,
-         [this](net::FetchResponse latest) {
+         [this](const net::FetchResponse& latest) {
            std::string why;
            auto info = parseInfo(latest.body, why);
            if (!info || !goproxy::isValidSemver(info->version)) {
@@ -278,7 +278,7 @@ class GoProxyRun final : public ProbeRun {
       return;
     }
     step(ModuleStep::Latest, module_url_ + "/@v/" + *escaped + ".mod", goproxy::kMaxGoMod, nullptr,
-         [this, versions = std::move(versions)](net::FetchResponse r) {
+         [this, versions = std::move(versions)](const net::FetchResponse& r) {
            const auto retractions = goproxy::parseRetractions(r.body);
            std::vector<std::string> allowed;
            for (const auto& v : versions) {
@@ -303,7 +303,7 @@ class GoProxyRun final : public ProbeRun {
     }
     version_url_ = module_url_ + "/@v/" + *escaped;
     step(ModuleStep::Info, version_url_ + ".info", kMaxInfoBytes, nullptr,
-         [this](net::FetchResponse r) {
+         [this](const net::FetchResponse& r) {
            std::string why;
            auto info = parseInfo(r.body, why);
            if (!info) {
@@ -317,11 +317,11 @@ class GoProxyRun final : public ProbeRun {
            }
            current_.info_time = info->time;
            step(ModuleStep::Mod, version_url_ + ".mod", goproxy::kMaxGoMod, nullptr,
-                [this](net::FetchResponse mod) { onMod(std::move(mod)); });
+                [this](const net::FetchResponse& mod) { onMod(mod); });
          });
   }
 
-  void onMod(net::FetchResponse r) {
+  void onMod(const net::FetchResponse& r) {
     current_.mod_hash = goproxy::goModHash(r.body);
     zip_.reset(std::tmpfile());
     if (!zip_) {
@@ -329,10 +329,10 @@ class GoProxyRun final : public ProbeRun {
       return;
     }
     step(ModuleStep::Zip, version_url_ + ".zip", goproxy::kMaxZipFile, zip_.get(),
-         [this](net::FetchResponse zip) { onZip(std::move(zip)); });
+         [this](const net::FetchResponse& zip) { onZip(zip); });
   }
 
-  void onZip(net::FetchResponse r) {
+  void onZip(const net::FetchResponse& r) {
     current_.zip_bytes = r.body_bytes;
     const auto started = loop().clock().steadyNow();
     const auto hashed = goproxy::hashModuleZip(zip_.get(), current_.module, current_.version);
@@ -350,15 +350,16 @@ class GoProxyRun final : public ProbeRun {
       return;
     }
     looked_up_ = true;
-    session_->lookup(current_.module, current_.version,
-                     [this](FailureReason reason, std::string detail, SumdbSession::Lookup found) {
-                       if (reason != FailureReason::None) {
-                         moduleFailed(reason, "sumdb lookup: " + detail);
-                         return;
-                       }
-                       current_.record_id = found.id;
-                       compareHashes(found.text);
-                     });
+    session_->lookup(
+        current_.module, current_.version,
+        [this](FailureReason reason, const std::string& detail, const SumdbSession::Lookup& found) {
+          if (reason != FailureReason::None) {
+            moduleFailed(reason, "sumdb lookup: " + detail);
+            return;
+          }
+          current_.record_id = found.id;
+          compareHashes(found.text);
+        });
   }
 
   /// Compares with the pinned go_sum lines and the authenticated record text of a lookup.

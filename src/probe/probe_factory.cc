@@ -7,7 +7,7 @@
 
 namespace gomodprobe::probe {
 
-ProbeFactory defaultProbeFactory(ProbeEnv env) {
+ProbeFactory defaultProbeFactory(const ProbeEnv& env) {
   return [env](const TargetConfig& target, net::EventLoop& loop) -> std::unique_ptr<Probe> {
     switch (target.kind) {
       case TargetKind::GoProxy:

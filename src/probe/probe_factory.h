@@ -21,6 +21,6 @@ struct ProbeEnv {
 };
 
 /// http → HttpProbe, goproxy → GoProxyProbe, sumdb → SumdbProbe, chain → ChainProbe.
-[[nodiscard]] ProbeFactory defaultProbeFactory(ProbeEnv env = {});
+[[nodiscard]] ProbeFactory defaultProbeFactory(const ProbeEnv& env = {});
 
 }  // namespace gomodprobe::probe

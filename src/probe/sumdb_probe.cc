@@ -63,8 +63,8 @@ class SumdbRun final : public ProbeRun {
     }
     session_->lookup(
         spec.path, spec.version,
-        [this, index, check = std::move(check)](FailureReason reason, std::string detail,
-                                                SumdbSession::Lookup found) mutable {
+        [this, index, check = std::move(check)](FailureReason reason, const std::string& detail,
+                                                const SumdbSession::Lookup& found) mutable {
           check.record_id = found.id;
           if (reason == FailureReason::None) {
             for (const auto& line :

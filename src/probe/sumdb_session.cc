@@ -58,7 +58,7 @@ void SumdbSession::fetchLatest(Done done) {
   request.follow_redirects = true;
   request.max_body_bytes = kMaxNoteBytes;
   auto self = shared_from_this();
-  fetch_(std::move(request), [self, done = std::move(done)](net::FetchResponse r) {
+  fetch_(std::move(request), [self, done = std::move(done)](const net::FetchResponse& r) {
     if (!r.ok) {
       done(failedFetchReason(r), "latest: " + r.detail);
       return;
@@ -84,7 +84,7 @@ void SumdbSession::lookup(const std::string& module, const std::string& version,
   request.follow_redirects = true;
   request.max_body_bytes = kMaxNoteBytes;
   auto self = shared_from_this();
-  fetch_(std::move(request), [self, done = std::move(done)](net::FetchResponse r) {
+  fetch_(std::move(request), [self, done = std::move(done)](const net::FetchResponse& r) {
     if (!r.ok) {
       done(failedFetchReason(r), "lookup: " + r.detail, {});
       return;
@@ -188,8 +188,8 @@ void SumdbSession::round(int attempt, Done done) {
       return;
     }
     auto self = shared_from_this();
-    fetchTiles(std::move(missing), [self, attempt, rollback, done = std::move(done)](
-                                       FailureReason reason, std::string detail) mutable {
+    fetchTiles(missing, [self, attempt, rollback, done = std::move(done)](
+                            FailureReason reason, const std::string& detail) mutable {
       if (reason != FailureReason::None) {
         // Tiles of the larger tree seen before are gone: the rollback cannot be proven benign.
         if (rollback && reason == FailureReason::NotFound) {
@@ -219,7 +219,7 @@ void SumdbSession::round(int attempt, Done done) {
   done(FailureReason::None, {});
 }
 
-void SumdbSession::fetchTiles(std::vector<sumdb::Tile> tiles,
+void SumdbSession::fetchTiles(const std::vector<sumdb::Tile>& tiles,
                               std::function<void(FailureReason, std::string)> done) {
   struct Pending {
     std::size_t left = 0;
@@ -231,7 +231,7 @@ void SumdbSession::fetchTiles(std::vector<sumdb::Tile> tiles,
   pending->left = tiles.size();
   pending->done = std::move(done);
   auto self = shared_from_this();
-  auto finishOne = [pending](FailureReason reason, std::string detail) {
+  auto finish_one = [pending](FailureReason reason, std::string detail) {
     if (reason != FailureReason::None && pending->reason == FailureReason::None) {
       pending->reason = reason;
       pending->detail = std::move(detail);
@@ -239,27 +239,27 @@ void SumdbSession::fetchTiles(std::vector<sumdb::Tile> tiles,
     if (--pending->left == 0) pending->done(pending->reason, pending->detail);
   };
   for (const auto& tile : tiles) {
-    auto store = [self, tile, finishOne](const net::FetchResponse& r, bool full) {
+    auto store = [self, tile, finish_one](const net::FetchResponse& r, bool full) {
       const std::string_view data =
           full ? sumdb::tilePrefix(tile, r.body) : std::string_view(r.body);
       if (data.size() != static_cast<std::size_t>(tile.w) * sumdb::kHashSize) {
-        finishOne(FailureReason::Protocol, "tile " + tile.path() + ": wrong size");
+        finish_one(FailureReason::Protocol, "tile " + tile.path() + ": wrong size");
         return;
       }
       self->tiles_[tile.path()] = std::string(data);
-      finishOne(FailureReason::None, {});
+      finish_one(FailureReason::None, {});
     };
     net::FetchRequest request = request_(base_ + "/" + tile.path());
     request.follow_redirects = true;
     request.max_body_bytes = kMaxTileBytes;
-    fetch_(std::move(request), [self, tile, store, finishOne](net::FetchResponse r) {
+    fetch_(std::move(request), [self, tile, store, finish_one](const net::FetchResponse& r) {
       if (r.ok) {
         store(r, false);
         return;
       }
       const bool partial = tile.w < (1 << tile.h);
       if (!partial || (r.status_code != 404 && r.status_code != 410)) {
-        finishOne(failedFetchReason(r), "tile " + tile.path() + ": " + r.detail);
+        finish_one(failedFetchReason(r), "tile " + tile.path() + ": " + r.detail);
         return;
       }
       sumdb::Tile full = tile;
@@ -267,9 +267,9 @@ void SumdbSession::fetchTiles(std::vector<sumdb::Tile> tiles,
       net::FetchRequest again = self->request_(self->base_ + "/" + full.path());
       again.follow_redirects = true;
       again.max_body_bytes = kMaxTileBytes;
-      self->fetch_(std::move(again), [tile, store, finishOne](net::FetchResponse full_r) {
+      self->fetch_(std::move(again), [tile, store, finish_one](const net::FetchResponse& full_r) {
         if (!full_r.ok) {
-          finishOne(failedFetchReason(full_r), "tile " + tile.path() + ": " + full_r.detail);
+          finish_one(failedFetchReason(full_r), "tile " + tile.path() + ": " + full_r.detail);
           return;
         }
         store(full_r, true);

@@ -35,7 +35,7 @@ class SumdbSession : public std::enable_shared_from_this<SumdbSession> {
     std::int64_t id = -1;
     std::string text;  ///< the authenticated go.sum lines
   };
-  using LookupDone = std::function<void(FailureReason, std::string detail, Lookup)>;
+  using LookupDone = std::function<void(FailureReason reason, std::string detail, Lookup found)>;
 
   /// `base` without trailing '/': https://sum.golang.org, or <proxy>/sumdb/<name>.
   SumdbSession(std::string base, sumdb::Verifier verifier, FetchFn fetch, RequestFn request,
@@ -54,7 +54,8 @@ class SumdbSession : public std::enable_shared_from_this<SumdbSession> {
   std::optional<sumdb::Tree> openTree(const std::string& note, FailureReason& reason,
                                       std::string& detail);
   void round(int attempt, Done done);
-  void fetchTiles(std::vector<sumdb::Tile> tiles, std::function<void(FailureReason, std::string)>);
+  void fetchTiles(const std::vector<sumdb::Tile>& tiles,
+                  std::function<void(FailureReason, std::string)> done);
 
   std::string base_;
   sumdb::Verifier verifier_;
