@@ -27,6 +27,9 @@ struct DecodedRune {
 /// Follows utf8.ValidString.
 [[nodiscard]] bool validUtf8(std::string_view s);
 
+/// unicode.IsSpace: the Latin-1 spaces plus the Unicode White_Space property.
+[[nodiscard]] bool isSpace(char32_t r);
+
 /// Appends the UTF-8 encoding of `r` (utf8.AppendRune; invalid runes become U+FFFD).
 void appendRune(std::string& out, char32_t r);
 

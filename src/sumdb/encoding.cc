@@ -137,28 +137,6 @@ bool isValidUtf8(std::string_view text) {
   return true;
 }
 
-bool isSpaceRune(char32_t rune) {
-  switch (rune) {
-    case U'\t':
-    case U'\n':
-    case U'\v':
-    case U'\f':
-    case U'\r':
-    case U' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return rune >= 0x2000 && rune <= 0x200A;
-  }
-}
-
 std::optional<std::int64_t> parseInt64(std::string_view text) {
   bool negative = false;
   if (!text.empty() && (text.front() == '+' || text.front() == '-')) {

@@ -29,9 +29,6 @@ inline constexpr char32_t kRuneError = 0xFFFD;
 /// Go's utf8.ValidString.
 [[nodiscard]] bool isValidUtf8(std::string_view text);
 
-/// Go's unicode.IsSpace (Latin-1 spaces plus the Unicode White_Space property).
-[[nodiscard]] bool isSpaceRune(char32_t rune);
-
 /// Strict decimal int64 like strconv.ParseInt(s, 10, 64): optional sign, digits only, no
 /// overflow. nullopt on any error.
 [[nodiscard]] std::optional<std::int64_t> parseInt64(std::string_view text);

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "goproxy/unicode_util.h"
 #include "sumdb/encoding.h"
 
 namespace gomodprobe::sumdb {
@@ -74,7 +75,7 @@ bool isValidSignerName(std::string_view name) {
   if (name.empty() || !isValidUtf8(name)) return false;
   while (!name.empty()) {
     const DecodedRune r = decodeRune(name);
-    if (r.rune == U'+' || isSpaceRune(r.rune)) return false;
+    if (r.rune == U'+' || goproxy::isSpace(r.rune)) return false;
     name.remove_prefix(r.size);
   }
   return true;
