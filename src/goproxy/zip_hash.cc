@@ -9,6 +9,7 @@
 #include <clocale>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "goproxy/dirhash.h"
 #include "goproxy/zip_check.h"
@@ -64,9 +65,10 @@ class Utf8ThreadLocale {
   locale_t previous_ = nullptr;
 };
 
-/// ARCHIVE_WARN only says a name could not be converted to the locale's charset; the UTF-8 name
-/// is still there.
-bool headerOk(int rc) { return rc == ARCHIVE_OK || rc == ARCHIVE_WARN; }
+/// Only ARCHIVE_OK: libarchive reports a central directory and a local header that disagree
+/// (e.g. on the uncompressed size, as a zip bomb's do) as ARCHIVE_WARN. Names no longer warn:
+/// they are read under Utf8ThreadLocale.
+bool headerOk(int rc) { return rc == ARCHIVE_OK; }
 
 ZipHashResult invalid(std::string error) {
   ZipHashResult result;
@@ -98,6 +100,9 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
 
   // Pass 1: the central directory only — names and declared sizes, no decompression.
   ZipChecker checker(module_path, version);
+  // Names and sizes as the central directory declares them: pass 2 holds every entry to these
+  // (local headers and data descriptors can say otherwise; Go's zip.Reader trusts the directory).
+  std::vector<std::pair<std::string, std::uint64_t>> declared_sizes;
   {
     Archive a(archive_read_new());
     if (!a) return invalid("libarchive: out of memory");
@@ -111,7 +116,9 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
       const std::string name = entryName(entry);
       if (name.empty()) return invalid("zip entry without a name");
       const la_int64_t size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0;
-      (void)checker.addEntry(name, static_cast<std::uint64_t>(std::max<la_int64_t>(0, size)));
+      const auto bytes = static_cast<std::uint64_t>(std::max<la_int64_t>(0, size));
+      (void)checker.addEntry(name, bytes);
+      declared_sizes.emplace_back(name, bytes);
     }
     if (rc != ARCHIVE_EOF) {
       return invalid(std::string("malformed zip: ") + archive_error_string(a.get()));
@@ -135,8 +142,10 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
   int rc = ARCHIVE_OK;
   while (headerOk(rc = archive_read_next_header(a.get(), &entry))) {
     const std::string name = entryName(entry);
-    const auto declared = static_cast<std::uint64_t>(std::max<la_int64_t>(
-        0, archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0));
+    if (result.files >= declared_sizes.size() || declared_sizes[result.files].first != name) {
+      return invalid(name + ": not listed in the central directory at this position");
+    }
+    const std::uint64_t declared = declared_sizes[result.files].second;
     std::uint64_t read_total = 0;
     for (;;) {
       const la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
