@@ -67,14 +67,14 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
   void start() {
     if (!configure()) {
       // Never call back inside startFetch().
-      loop_.post([self = shared_from_this()] { self->finish(std::nullopt, true); });
+      loop_.post([self = shared_from_this()] { self->finish(); });
       return;
     }
     if (!loop_.addTransfer(easy_.get(),
                            [self = shared_from_this()](CURLcode code) { self->onDone(code); })) {
       response_.reason = FailureReason::HttpProtocol;
       response_.detail = "curl refused the transfer";
-      loop_.post([self = shared_from_this()] { self->finish(std::nullopt, true); });
+      loop_.post([self = shared_from_this()] { self->finish(); });
       return;
     }
     started_ = true;
@@ -85,7 +85,7 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     collect(std::nullopt);
     loop_.removeTransfer(easy_.get());  // drops the loop's reference to us: keep one
     auto keep = shared_from_this();
-    finish(std::nullopt, false);
+    finish();
   }
 
   static std::size_t onHeader(char* /*data*/, std::size_t size, std::size_t count, void* user) {
@@ -180,7 +180,7 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
   void onDone(CURLcode code) {
     if (finished_) return;
     collect(code);
-    finish(code, false);
+    finish();
   }
 
   /// Reads phases, status and version from curl; `code` is the transfer's result, or nullopt when
@@ -273,7 +273,7 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     out.ok = true;
   }
 
-  void finish(std::optional<CURLcode> /*code*/, bool /*failed_to_start*/) {
+  void finish() {
     if (finished_) return;
     finished_ = true;
     auto done = std::move(done_);

@@ -122,9 +122,8 @@ class ChainRun : public std::enable_shared_from_this<ChainRun> {
   }
 
   void decide() {
-    // Pad the outcomes of entries never asked (direct/off decide by themselves).
-    std::vector<int> outcomes = outcomes_;
-    const int serving = goproxy::servingEntry(entries_, outcomes);
+    // Entries never asked (after a decision, or direct/off) need no outcome.
+    const int serving = goproxy::servingEntry(entries_, outcomes_);
     result_.chain_entries.push_back(serving);
     current_.success = serving >= 0;
     if (current_.success) {

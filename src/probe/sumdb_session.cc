@@ -101,7 +101,6 @@ void SumdbSession::lookup(const std::string& module, const std::string& version,
       return;
     }
     Lookup found{parsed.record->id, parsed.record->text};
-    self->check_.inclusion_verified.reset();
     self->lookups_.push_back(found);
     done(FailureReason::None, {}, std::move(found));
   });

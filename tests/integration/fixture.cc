@@ -69,19 +69,6 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string logTail(const std::string& path) {
-  std::string text = readFile(path);
-  if (text.size() > kMaxLogInError) text = "...\n" + text.substr(text.size() - kMaxLogInError);
-  return "\n--- " + path + " ---\n" + text;
-}
-
 void writeFile(const std::string& path, std::string_view content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
@@ -224,6 +211,19 @@ bool parseHostPort(const std::string& server, sockaddr_in& addr) {
 }
 
 }  // namespace
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string logTail(const std::string& path) {
+  std::string text = readFile(path);
+  if (text.size() > kMaxLogInError) text = "...\n" + text.substr(text.size() - kMaxLogInError);
+  return "\n--- " + path + " ---\n" + text;
+}
 
 // ---- lifecycle ----------------------------------------------------------------------------------
 

@@ -67,6 +67,11 @@
 
 namespace gomodprobe::testing {
 
+// The whole content of a file ("" when unreadable).
+std::string readFile(const std::string& path);
+// The last 16 KiB of a log file, headed by its path: for error messages of failed start-ups.
+std::string logTail(const std::string& path);
+
 // Result of a raw UDP DNS query (see NetFixture::queryDns).
 struct DnsReply {
   int rcode = -1;  // 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED

@@ -36,25 +36,11 @@ namespace fs = std::filesystem;
 constexpr auto kTreeTimeout = std::chrono::seconds(30);
 constexpr auto kSumdbStartTimeout = std::chrono::seconds(10);
 constexpr auto kPollInterval = std::chrono::milliseconds(5);
-constexpr std::size_t kMaxLogInError = std::size_t{16} * 1024;
 constexpr std::string_view kListeningPrefix = "listening on 127.0.0.1:";
 constexpr std::string_view kCorpusDir = "/src/cmd/go/testdata/mod";
 
 [[noreturn]] void throwErrno(const std::string& what) {
   throw std::runtime_error(what + ": " + std::system_category().message(errno));
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string logTail(const std::string& path) {
-  std::string text = readFile(path);
-  if (text.size() > kMaxLogInError) text = "...\n" + text.substr(text.size() - kMaxLogInError);
-  return "\n--- " + path + " ---\n" + text;
 }
 
 std::string trim(const std::string& text) {
