@@ -66,6 +66,10 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
 
   void start() {
     if (!configure()) {
+      if (response_.reason == FailureReason::None) {
+        response_.reason = FailureReason::HttpProtocol;
+        response_.detail = "cannot set up the request (out of memory)";
+      }
       // Never call back inside startFetch().
       loop_.post([self = shared_from_this()] { self->finish(); });
       return;
