@@ -15,6 +15,7 @@
 #include "agent/logging.h"
 #include "agent/report.h"
 #include "config/config_loader.h"
+#include "config/go_env.h"
 #include "metrics/probe_collector.h"
 #include "net/handles.h"
 #include "probe/probe_factory.h"
@@ -25,8 +26,50 @@ namespace {
 using gomodprobe::Config;
 namespace cfg = gomodprobe::config;
 
-Config loadConfig(const std::string& file) {
-  return file.empty() ? cfg::defaultConfig(cfg::processEnv()) : cfg::loadConfigFile(file);
+/// Where the Go environment comes from: "env" (the process) or "go" (`go env -json`).
+struct GoEnvOptions {
+  std::string from = "env";
+  std::vector<std::string> modules;  ///< "path@version", for --from-go-env and lint-env
+};
+
+cfg::GoEnv readGoEnv(const GoEnvOptions& options) {
+  return options.from == "go" ? cfg::goEnvFromGoCommand(cfg::processRunner(), cfg::processEnv())
+                              : cfg::goEnvFromLookup(cfg::processEnv());
+}
+
+std::vector<gomodprobe::ModuleSpec> moduleSpecs(const std::vector<std::string>& texts) {
+  std::vector<gomodprobe::ModuleSpec> modules;
+  for (const auto& text : texts) {
+    const std::size_t at = text.rfind('@');
+    if (at == std::string::npos || at == 0 || at + 1 == text.size()) {
+      throw cfg::ConfigError("--module", 0, 0, "\"" + text + "\" is not path@version");
+    }
+    modules.push_back({text.substr(0, at), text.substr(at + 1)});
+  }
+  return modules;
+}
+
+/// The config file, or the targets the go command would use (the embedded default).
+Config loadConfig(const std::string& file, const GoEnvOptions& go_env = {}) {
+  if (!file.empty()) return cfg::loadConfigFile(file);
+  const cfg::GoEnv env = readGoEnv(go_env);
+  return cfg::configFromGoEnv(env, {moduleSpecs(go_env.modules)},
+                              "<embedded default from " + env.source + ">");
+}
+
+int runLintEnv(const GoEnvOptions& options) {
+  try {
+    const cfg::GoEnv env = readGoEnv(options);
+    const auto problems = cfg::lintGoEnv(env, moduleSpecs(options.modules));
+    std::cout << cfg::formatGoEnvLint(env, problems);
+    for (const auto& p : problems) {
+      if (p.severity == gomodprobe::goproxy::LintSeverity::Error) return 1;
+    }
+    return 0;
+  } catch (const cfg::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
 }
 
 gomodprobe::probe::ProbeEnv probeEnv(const std::string& storage_path) {
@@ -36,10 +79,10 @@ gomodprobe::probe::ProbeEnv probeEnv(const std::string& storage_path) {
 }
 
 int runCheck(const std::string& config_file, const std::string& output,
-             const std::string& storage_path) {
+             const std::string& storage_path, const GoEnvOptions& go_env) {
   Config config;
   try {
-    config = loadConfig(config_file);
+    config = loadConfig(config_file, go_env);
   } catch (const cfg::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 2;
@@ -59,8 +102,22 @@ int runCheck(const std::string& config_file, const std::string& output,
   return 0;
 }
 
+/// The daemon's own Go environment, linted at start and on reload.
+void exportGoEnvLint(gomodprobe::metrics::ProbeCollector& collector, const GoEnvOptions& go_env) {
+  try {
+    std::size_t errors = 0;
+    std::size_t warnings = 0;
+    for (const auto& p : cfg::lintGoEnv(readGoEnv(go_env), moduleSpecs(go_env.modules))) {
+      (p.severity == gomodprobe::goproxy::LintSeverity::Error ? errors : warnings) += 1;
+    }
+    collector.setGoEnvLint(errors, warnings);
+  } catch (const cfg::ConfigError&) {
+    collector.setGoEnvLint(1, 0);  // go env could not be read: that is an error of its own
+  }
+}
+
 int runDaemon(const std::string& config_file, const std::string& listen,
-              const std::string& storage_path) {
+              const std::string& storage_path, const GoEnvOptions& go_env) {
   auto log = gomodprobe::logging::get("agent");
   // Signals are taken synchronously by this thread (sigwait); every other thread inherits the
   // blocked mask, so SIGHUP never interrupts the loop or a civetweb worker.
@@ -78,12 +135,13 @@ int runDaemon(const std::string& config_file, const std::string& listen,
 
   Config config;
   try {
-    config = loadConfig(config_file);
+    config = loadConfig(config_file, go_env);
   } catch (const cfg::ConfigError& e) {
     log->error("cannot load config: {}", e.what());
     return 1;
   }
   collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
+  exportGoEnvLint(*collector, go_env);
 
   gomodprobe::agent::Agent agent(clock, *collector,
                                  gomodprobe::probe::defaultProbeFactory(probeEnv(storage_path)));
@@ -93,8 +151,9 @@ int runDaemon(const std::string& config_file, const std::string& listen,
   auto reload = [&]() -> std::string {
     std::lock_guard lock(reload_mutex);
     try {
-      Config next = loadConfig(config_file);
+      Config next = loadConfig(config_file, go_env);
       agent.applyConfig(next);
+      exportGoEnvLint(*collector, go_env);
       collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
       log->info("config reloaded: {} targets", next.targets.size());
       return {};
@@ -173,6 +232,24 @@ int main(int argc, char** argv) {
   check->add_option("--output", output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  bool from_go_env = false;
+  GoEnvOptions go_env;
+  check->add_flag("--from-go-env", from_go_env,
+                  "Probe what the go command would use: GOPROXY entries, GOSUMDB, private "
+                  "modules (see --go-env-from, --module); the default without --config.file");
+  CLI::App* lint_env = app.add_subcommand(
+      "lint-env",
+      "Lint GOPROXY, GOSUMDB, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE, GOVCS and the proxy "
+      "variables; exit 1 on errors");
+  for (CLI::App* command : {&app, check, lint_env}) {
+    command
+        ->add_option("--go-env-from", go_env.from,
+                     "env: the process environment; go: `go env -json` (includes go env -w)")
+        ->check(CLI::IsMember({"env", "go"}))
+        ->capture_default_str();
+    command->add_option("--module", go_env.modules,
+                        "path@version to fetch (public: from the proxies; private: vcs target)");
+  }
   app.fallthrough();
 
   CLI11_PARSE(app, argc, argv);
@@ -181,7 +258,7 @@ int main(int argc, char** argv) {
                                                              : gomodprobe::logging::Format::Logfmt);
   if (config_check) {
     try {
-      const Config config = loadConfig(config_file);
+      const Config config = loadConfig(config_file, go_env);
       std::cout << "config OK: " << config.targets.size() << " targets from " << config.source
                 << "\n";
       return 0;
@@ -190,6 +267,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (*check) return runCheck(config_file, output, storage_path);
-  return runDaemon(config_file, listen, storage_path);
+  if (*lint_env) return runLintEnv(go_env);
+  if (*check) {
+    if (from_go_env) config_file.clear();
+    return runCheck(config_file, output, storage_path, go_env);
+  }
+  return runDaemon(config_file, listen, storage_path, go_env);
 }

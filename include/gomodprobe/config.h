@@ -85,6 +85,10 @@ struct TargetConfig {
   /// sumdb: the verifier key "name+hash+base64" (default: sum.golang.org's).
   std::string key;
   /// chain: the GOPROXY value to evaluate ("https://a,https://b|direct").
+  /// sumdb: reach the database as the go command does with this GOPROXY (cmd/go modfetch/sumdb.go
+  /// initBase): through the first proxy answering 200 to $proxy/sumdb/<name>/supported (404/410,
+  /// or any error after '|', tries the next; another error fails the run), else directly at `url`
+  /// once the list reaches direct/off or is exhausted. Empty: always directly.
   std::string goproxy;
   /// chain: the rest of the Go environment to lint with it: GOPRIVATE, GONOPROXY, GONOSUMDB,
   /// GOSUMDB.

@@ -119,6 +119,9 @@ struct SumdbCheck {
   bool signature_valid = false;
   std::optional<bool> inclusion_verified;    ///< nullopt when no record was looked up
   std::optional<bool> consistency_verified;  ///< nullopt when there was no earlier tree
+  /// Where the database was reached: its own URL, or "$proxy/sumdb/<name>" when a proxy of the
+  /// target's `goproxy` list serves it.
+  std::string base_url;
 };
 
 /// Outcome of one scheduled run of one target. Probes never throw: every failure ends up here.

@@ -72,6 +72,7 @@ std::string formatText(const std::vector<ProbeResult>& results) {
       out += fmt::format("  sumdb tree_size={} signature={} inclusion={} consistency={}\n",
                          r.sumdb->tree_size, r.sumdb->signature_valid ? "yes" : "NO",
                          tri(r.sumdb->inclusion_verified), tri(r.sumdb->consistency_verified));
+      if (!r.sumdb->base_url.empty()) out += fmt::format("  sumdb at {}\n", r.sumdb->base_url);
     }
     for (std::size_t i = 0; i < r.chain_entries.size() && i < r.modules.size(); ++i) {
       out +=
@@ -153,7 +154,8 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
     target["modules"] = std::move(modules);
     if (r.sumdb) {
       target["sumdb"] = {{"tree_size", r.sumdb->tree_size},
-                         {"signature_valid", r.sumdb->signature_valid}};
+                         {"signature_valid", r.sumdb->signature_valid},
+                         {"base_url", r.sumdb->base_url}};
       if (r.sumdb->inclusion_verified) {
         target["sumdb"]["inclusion_verified"] = *r.sumdb->inclusion_verified;
       }

@@ -512,7 +512,7 @@ class Parser {
         {"go_sum", {TargetKind::GoProxy}},
         {"sumdb", {TargetKind::GoProxy}},
         {"key", {TargetKind::SumDb}},
-        {"goproxy", {TargetKind::Chain}},
+        {"goproxy", {TargetKind::Chain, TargetKind::SumDb}},
         {"go_env", {TargetKind::Chain}},
         {"url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
         {"path", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},

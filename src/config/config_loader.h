@@ -40,11 +40,12 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 /// The process environment.
 [[nodiscard]] EnvLookup processEnv();
 
-/// The embedded default: one goproxy target per GOPROXY entry (default
-/// "https://proxy.golang.org,direct"; "direct"/"off" skipped; ',' and '|' both separate entries;
-/// entries without a scheme get "https://") and one sumdb target for GOSUMDB (default
-/// "sum.golang.org" → https://sum.golang.org, path /latest; "off" → none; "name+key url" form uses
-/// the url). Target names derive from the host ("proxy-golang-org", "sumdb-sum-golang-org").
+/// The embedded default: configFromGoEnv (config/go_env.h) over the Go variables in `env`, without
+/// modules: one goproxy target per http(s) GOPROXY entry up to direct/off (default
+/// "https://proxy.golang.org,direct"; entries without a scheme get "https://") named after the
+/// host ("proxy-golang-org"), and one sumdb target for GOSUMDB (default sum.golang.org, path
+/// /latest, "sumdb-sum-golang-org"; "off" → none; a URL in GOSUMDB is used as is, otherwise the
+/// database is reached through the proxies as the go command does).
 [[nodiscard]] Config defaultConfig(const EnvLookup& env);
 
 /// Prometheus duration syntax: one or more <number><unit> with unit in ms, s, m, h, d, w, y

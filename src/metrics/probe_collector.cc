@@ -155,6 +155,11 @@ void ProbeCollector::setSkippedRuns(std::uint64_t skipped) {
   skipped_runs_ = skipped;
 }
 
+void ProbeCollector::setGoEnvLint(std::size_t errors, std::size_t warnings) {
+  std::lock_guard lock(mutex_);
+  go_env_lint_ = std::make_pair(errors, warnings);
+}
+
 void ProbeCollector::setConfigReload(bool ok, double timestamp) {
   std::lock_guard lock(mutex_);
   reload_ok_ = ok;
@@ -375,6 +380,15 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
       b.family("gomodprobe_config_last_reload_success_timestamp_seconds",
                "Time of the last successful configuration load, Unix seconds.", MetricType::Gauge);
   FamilyBuilder::gauge(reload_ts, {}, reload_timestamp_);
+  if (go_env_lint_) {
+    auto& lint = b.family("gomodprobe_go_env_lint_problems",
+                          "Problems `gomodprobe lint-env` finds in the agent's own Go environment "
+                          "(GOPROXY, GOSUMDB, GOPRIVATE, …), by severity.",
+                          MetricType::Gauge);
+    FamilyBuilder::gauge(lint, {{"severity", "error"}}, static_cast<double>(go_env_lint_->first));
+    FamilyBuilder::gauge(lint, {{"severity", "warning"}},
+                         static_cast<double>(go_env_lint_->second));
+  }
 
   return b.take();
 }

@@ -65,6 +65,8 @@ class ProbeCollector final : public prometheus::Collectable {
   void setSkippedRuns(std::uint64_t skipped);
   /// After a (re)load attempt; `timestamp` is Unix seconds, used only when `ok`.
   void setConfigReload(bool ok, double timestamp);
+  /// Findings of config::lintGoEnv on the agent's own Go environment.
+  void setGoEnvLint(std::size_t errors, std::size_t warnings);
 
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -89,6 +91,7 @@ class ProbeCollector final : public prometheus::Collectable {
   std::uint64_t skipped_runs_ = 0;              // guarded by mutex_
   bool reload_ok_ = false;                      // guarded by mutex_
   double reload_timestamp_ = 0;                 // guarded by mutex_
+  std::optional<std::pair<std::size_t, std::size_t>> go_env_lint_;  // guarded by mutex_
 };
 
 }  // namespace gomodprobe::metrics

@@ -36,10 +36,24 @@ void ProbeRun::start() {
   result_.kind = target_.kind;
   result_.started_at = toUnixSeconds(loop_.clock().systemNow());
   deadline_timer_ = loop_.addTimer(deadline_, [self = shared_from_this()] { self->onDeadline(); });
+  std::weak_ptr<ProbeRun> weak = weak_from_this();
+  prepare([weak](std::string request_url) {
+    auto self = weak.lock();
+    if (self && !self->finished_) self->begin(std::move(request_url));
+  });
+}
 
-  auto parts = net::splitUrl(target_.requestUrl());
+// By value: overrides keep `proceed` past the call (SumdbRun does).
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
+void ProbeRun::prepare(std::function<void(std::string request_url)> proceed) {
+  proceed(target_.requestUrl());
+}
+
+void ProbeRun::begin(std::string request_url) {
+  request_url_ = std::move(request_url);
+  auto parts = net::splitUrl(request_url_);
   if (!parts) {
-    fail(FailureReason::HttpProtocol, "invalid URL " + target_.requestUrl());
+    fail(FailureReason::HttpProtocol, "invalid URL " + request_url_);
     finish();
     return;
   }
@@ -132,7 +146,7 @@ void ProbeRun::startAttempts() {
   }
   attempts_pending_ = target_.http_versions.size();
   for (std::size_t i = 0; i < target_.http_versions.size(); ++i) {
-    net::FetchRequest request = requestFor(target_.requestUrl());
+    net::FetchRequest request = requestFor(request_url_);
     request.version = target_.http_versions[i];
     std::weak_ptr<ProbeRun> weak = weak_from_this();
     fetch(std::move(request), [weak, i](net::FetchResponse response) {

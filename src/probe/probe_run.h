@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,11 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   void start();
 
  protected:
+  /// Called first (after the deadline is armed): decides the URL of the base check and calls
+  /// `proceed` with it, possibly after requests of its own (issued with fetch(); no address is
+  /// pinned yet). The default proceeds at once with the target's url + path.
+  virtual void prepare(std::function<void(std::string request_url)> proceed);
+
   /// Called once every attempt has finished and the base check succeeded. The default finishes.
   /// Subclasses start their own steps here and call finish() when done.
   virtual void afterAttempts() { finish(); }
@@ -53,6 +59,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   ProbeResult& result() { return result_; }
 
  private:
+  void begin(std::string request_url);
   void onLookup(std::size_t index, DnsLookup lookup);
   void startAttempts();
   void onAttempt(std::size_t index, net::FetchResponse response);
@@ -66,6 +73,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   ProbeResult result_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point deadline_;
+  std::string request_url_;  ///< of the base check, from prepare()
   net::UrlParts url_;
   std::string address_;
   std::size_t lookups_pending_ = 0;

@@ -82,14 +82,16 @@ TEST(DefaultConfigTest, EmptyVariablesMeanTheGoDefaults) {
                           NameUrl{"sumdb-sum-golang-org", "https://sum.golang.org"}));
 }
 
-TEST(DefaultConfigTest, ReadsOnlyGoProxyAndGoSumDb) {
+TEST(DefaultConfigTest, ReadsTheGoVariablesAndTheProxyVariablesInBothCases) {
   std::vector<std::string> asked;
   const EnvLookup recording = [&asked](std::string_view name) -> std::optional<std::string> {
     asked.emplace_back(name);
     return std::nullopt;
   };
   (void)defaultConfig(recording);
-  EXPECT_THAT(asked, ElementsAre("GOPROXY", "GOSUMDB"));
+  EXPECT_THAT(asked, ElementsAre("GOPROXY", "GOSUMDB", "GONOPROXY", "GONOSUMDB", "GOPRIVATE",
+                                 "GOINSECURE", "GOVCS", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY",
+                                 "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE"));
 }
 
 TEST(DefaultConfigTest, CommaAndPipeBothSeparateProxies) {
@@ -122,10 +124,36 @@ TEST(DefaultConfigTest, SkipsDirectOffAndEmptyEntries) {
               ElementsAre(NameUrl{"a-example", "https://a.example"}));
 }
 
-TEST(DefaultConfigTest, DoesNotTrimSpacesLikeTheGoCommand) {
-  // " https://a.example" is not a URL the go command accepts either; it is an error, not ignored.
-  EXPECT_THROW((void)defaultConfig(fakeEnv({{"GOPROXY", "https://b.example, https://a.example"}})),
-               ConfigError);
+TEST(DefaultConfigTest, TrimsSpacesAroundEntriesLikeTheGoCommand) {
+  // proxy.go's proxyList trims each entry (lint-env still warns: not every tool does).
+  const Config config = defaultConfig(
+      fakeEnv({{"GOPROXY", "https://b.example, https://a.example"}, {"GOSUMDB", "off"}}));
+  EXPECT_THAT(namesAndUrls(config), ElementsAre(NameUrl{"b-example", "https://b.example"},
+                                                NameUrl{"a-example", "https://a.example"}));
+}
+
+TEST(DefaultConfigTest, EntriesAfterDirectAreNeverConsulted) {
+  const Config config = defaultConfig(
+      fakeEnv({{"GOPROXY", "https://a.example,direct,https://b.example"}, {"GOSUMDB", "off"}}));
+  EXPECT_THAT(namesAndUrls(config), ElementsAre(NameUrl{"a-example", "https://a.example"}));
+}
+
+TEST(DefaultConfigTest, SumDbGoesThroughTheProxiesUnlessGoSumDbNamesAUrl) {
+  const Config through = defaultConfig(fakeEnv({{"GOPROXY", "https://a.example|direct"}}));
+  ASSERT_EQ(through.targets.size(), 2U);
+  EXPECT_EQ(through.targets[1].kind, TargetKind::SumDb);
+  EXPECT_EQ(through.targets[1].goproxy, "https://a.example|direct");
+  EXPECT_EQ(through.targets[1].key, kSumGolangOrgKey);
+
+  const Config explicit_url = defaultConfig(fakeEnv(
+      {{"GOPROXY", "https://a.example"}, {"GOSUMDB", "sum.golang.org https://sum.example"}}));
+  ASSERT_EQ(explicit_url.targets.size(), 2U);
+  EXPECT_EQ(explicit_url.targets[1].url, "https://sum.example");
+  EXPECT_EQ(explicit_url.targets[1].goproxy, "");
+
+  const Config no_proxy = defaultConfig(fakeEnv({{"GOPROXY", "direct"}}));
+  ASSERT_EQ(no_proxy.targets.size(), 1U);
+  EXPECT_EQ(no_proxy.targets[0].goproxy, "");
 }
 
 TEST(DefaultConfigTest, SkipsFileUrls) {
@@ -186,7 +214,7 @@ TEST(DefaultConfigTest, GoSumDbForms) {
       {"sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ayvh1uyQvoKrcbw4 "
        "http://sum.internal:8080",
        "sumdb-sum-internal", "http://sum.internal:8080"},
-      {"sum.example.org proxy.example/sumdb/sum.example.org", "sumdb-proxy-example",
+      {"sum.example.org+00000000+AAAA proxy.example/sumdb/sum.example.org", "sumdb-proxy-example",
        "https://proxy.example/sumdb/sum.example.org"},
   };
   for (const auto& c : kCases) {
@@ -201,6 +229,17 @@ TEST(DefaultConfigTest, GoSumDbForms) {
   }
 }
 
+TEST(DefaultConfigTest, VerifierKeyComesFromGoSumDb) {
+  const std::string key = "sum.example.org+00000000+AAAA";
+  const Config custom = defaultConfig(fakeEnv({{"GOPROXY", "off"}, {"GOSUMDB", key}}));
+  ASSERT_EQ(custom.targets.size(), 1U);
+  EXPECT_EQ(custom.targets[0].key, key);
+  EXPECT_EQ(custom.targets[0].url, "https://sum.example.org");
+  const Config known = defaultConfig(fakeEnv({{"GOPROXY", "off"}}));
+  ASSERT_EQ(known.targets.size(), 1U);
+  EXPECT_EQ(known.targets[0].key, kSumGolangOrgKey);
+}
+
 TEST(DefaultConfigTest, SumDbNameDoesNotCollideWithProxyNames) {
   const Config config = defaultConfig(
       fakeEnv({{"GOPROXY", "https://sumdb.sum.golang.org"}, {"GOSUMDB", "sum.golang.org"}}));
@@ -211,7 +250,9 @@ TEST(DefaultConfigTest, SumDbNameDoesNotCollideWithProxyNames) {
 
 TEST(DefaultConfigTest, MalformedGoSumDbIsAConfigError) {
   for (std::string_view gosumdb :
-       {"a b c", "   ", "+hash+key", "sum.golang.org ftp://sum.golang.org"}) {
+       {"a b c", "   ", "+hash+key", "sum.golang.org ftp://sum.golang.org",
+        // cmd/go knows only sum.golang.org's key by name; another bare name is malformed.
+        "sum.example.org"}) {
     try {
       (void)defaultConfig(fakeEnv({{"GOSUMDB", std::string(gosumdb)}}));
       ADD_FAILURE() << "no ConfigError for \"" << gosumdb << '"';

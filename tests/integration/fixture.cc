@@ -225,6 +225,20 @@ std::string logTail(const std::string& path) {
   return "\n--- " + path + " ---\n" + text;
 }
 
+CommandResult runCommand(const std::string& command, bool with_stderr) {
+  CommandResult result;
+  FILE* pipe = ::popen((command + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    result.output.append(buffer.data(), n);
+  }
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
 // ---- lifecycle ----------------------------------------------------------------------------------
 
 NetFixture::NetFixture() {

@@ -72,6 +72,13 @@ std::string readFile(const std::string& path);
 // The last 16 KiB of a log file, headed by its path: for error messages of failed start-ups.
 std::string logTail(const std::string& path);
 
+// Exit code and output of a shell command (popen; waits for it to end).
+struct CommandResult {
+  int exit_code = -1;  // -1: did not exit normally
+  std::string output;  // stdout, plus stderr when asked
+};
+CommandResult runCommand(const std::string& command, bool with_stderr = true);
+
 // Result of a raw UDP DNS query (see NetFixture::queryDns).
 struct DnsReply {
   int rcode = -1;  // 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "agent/agent.h"
-#include "integration/go_fixture.h"
+#include "integration/go_mod_suite.h"
 #include "net/handles.h"
 
 namespace gomodprobe {
@@ -15,18 +15,8 @@ namespace {
 using testing::GoModFixture;
 using testing::ProxyVariant;
 
-class GoChainTest : public ::testing::Test {
+class GoChainTest : public testing::GoModSuite {
  protected:
-  static void SetUpTestSuite() {
-    libraries_ = std::make_unique<net::NetLibraries>();
-    go_ = std::make_unique<GoModFixture>();
-    go_->start();
-  }
-  static void TearDownTestSuite() {
-    go_.reset();
-    libraries_.reset();
-  }
-
   static ProbeResult chain(const std::string& goproxy, const std::vector<ModuleSpec>& modules,
                            std::map<std::string, std::string> go_env = {}) {
     TargetConfig t;
@@ -46,9 +36,6 @@ class GoChainTest : public ::testing::Test {
     return results.empty() ? ProbeResult{} : results.front();
   }
   static std::string url(ProxyVariant v) { return go_->proxyUrl(v); }
-
-  static inline std::unique_ptr<net::NetLibraries> libraries_;
-  static inline std::unique_ptr<GoModFixture> go_;
 };
 
 TEST_F(GoChainTest, ServingEntryAgreesWithTheGoCommand) {

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "agent/agent.h"
-#include "integration/go_fixture.h"
+#include "integration/go_mod_suite.h"
 #include "net/handles.h"
 #include "probe/probe_factory.h"
 
@@ -18,17 +18,8 @@ namespace {
 using testing::GoModFixture;
 using testing::ProxyVariant;
 
-class GoSumdbTest : public ::testing::Test {
+class GoSumdbTest : public testing::GoModSuite {
  protected:
-  static void SetUpTestSuite() {
-    libraries_ = std::make_unique<net::NetLibraries>();
-    go_ = std::make_unique<GoModFixture>();
-    go_->start();
-  }
-  static void TearDownTestSuite() {
-    go_.reset();
-    libraries_.reset();
-  }
   void SetUp() override { go_->restartSumdb(GoModFixture::kDefaultSeed); }
 
   static TargetConfig base(const std::string& name, TargetKind kind, const std::string& url) {
@@ -58,9 +49,6 @@ class GoSumdbTest : public ::testing::Test {
     auto results = agent::runOnce(config, clock, probe::defaultProbeFactory(env));
     return results.empty() ? ProbeResult{} : results.front();
   }
-
-  static inline std::unique_ptr<net::NetLibraries> libraries_;
-  static inline std::unique_ptr<GoModFixture> go_;
 };
 
 TEST_F(GoSumdbTest, VerifiesSignatureLookupsAndInclusionDirectly) {
