@@ -49,7 +49,7 @@ def runbook_anchors(path):
     anchors = {}
     in_fence = False
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("```"):
+        if line.lstrip().startswith("```"):
             in_fence = not in_fence
         match = None if in_fence else re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
         if match:
