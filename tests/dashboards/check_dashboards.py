@@ -24,8 +24,8 @@ Structure rules, per dashboard:
   - every expr filters on $job and $instance, and every $variable it uses is defined (a template
     variable or a Grafana built-in).
 
-PromQL check: each expr, with Grafana variables substituted (see substitute()), becomes a
-recording rule in a temporary rule file; `promtool check rules` must accept the file.
+PromQL check: each expr and the selector of each label_values(SELECTOR, label) variable query,
+with Grafana variables substituted (see substitute()), becomes a recording rule in a temporary rule file; `promtool check rules` must accept the file.
 """
 
 import argparse
@@ -201,6 +201,15 @@ def rules_for(paths):
                 record = f"dashboard:panel_{p.get('id')}_{t.get('refId', 'X')}:{len(rules)}"
                 rules.append({"record": record, "expr": substitute(expr, variables)})
                 index.append((record, path.name, p.get("title"), t.get("refId"), rules[-1]["expr"]))
+        # label_values(SELECTOR, label) of query variables: the selector is PromQL too.
+        for name, v in variables.items():
+            query = v.get("query")
+            query = query.get("query") if isinstance(query, dict) else query
+            m = re.fullmatch(r"\s*label_values\((.*),\s*\w+\s*\)\s*", query or "", re.S)
+            if v.get("type") == "query" and m:
+                record = f"dashboard:variable_{name}:{len(rules)}"
+                rules.append({"record": record, "expr": substitute(m.group(1), variables)})
+                index.append((record, path.name, f"variable {name}", "-", rules[-1]["expr"]))
         groups.append({"name": path.stem, "rules": rules})
     return {"groups": groups}, index
 
