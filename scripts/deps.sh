@@ -9,7 +9,6 @@ packages=(
   clang-format clang-tidy
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml
   golang-go golang-golang-x-mod-dev
-  python3
 )
 missing=()
 for p in "${packages[@]}"; do
