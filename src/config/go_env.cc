@@ -376,9 +376,13 @@ std::vector<GoEnvProblem> lintGoEnv(const GoEnv& go_env, const std::vector<Modul
   const goproxy::PrivacyEnv privacy{go_env.get("GOPRIVATE"), go_env.get("GONOPROXY"),
                                     go_env.get("GONOSUMDB"), gosumdb};
   for (auto& p : goproxy::lintPrivacy(privacy, paths)) {
-    const bool sumdb_off = p.message.find("GOSUMDB=off") != std::string::npos;
-    add(p.severity, sumdb_off ? "GONOSUMDB" : "GOPRIVATE", std::move(p.message),
-        std::move(p.suggestion));
+    // Pattern-list findings start with the variable ("GOPRIVATE=…"); the others are about what
+    // GONOSUMDB does or does not exempt.
+    std::string variable = "GONOSUMDB";
+    for (const char* name : {"GOPRIVATE", "GONOPROXY", "GONOSUMDB"}) {
+      if (p.message.rfind(std::string(name) + "=", 0) == 0) variable = name;
+    }
+    add(p.severity, std::move(variable), std::move(p.message), std::move(p.suggestion));
   }
 
   const std::string noproxy = go_env.effective("GONOPROXY");

@@ -295,8 +295,21 @@ std::vector<LintProblem> lintGoProxy(std::string_view value) {
     any_entry = true;
     std::string fixed_entry(entry);
     if (entry.find(';') != std::string_view::npos) {
-      std::string replaced(entry);
-      std::replace(replaced.begin(), replaced.end(), ';', ',');
+      // Each ';'-separated part trimmed, keywords in their only valid (lower) case.
+      std::string replaced;
+      std::size_t start = 0;
+      for (;;) {
+        const std::size_t end = entry.find(';', start);
+        std::string_view part =
+            entry.substr(start, end == std::string_view::npos ? end : end - start);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+        if (!replaced.empty()) replaced += ',';
+        const bool keyword = asciiIEquals(part, "direct") || asciiIEquals(part, "off");
+        replaced += keyword ? asciiLower(part) : std::string(part);
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+      }
       entry_problems.push_back(
           {LintSeverity::Error,
            "entry " + goQuote(entry) +

@@ -151,7 +151,20 @@ TEST(GoEnvTest, LintPrivatePatternNotCoveredByGoNoSumDb) {
 TEST(GoEnvTest, LintPrivateModuleCheckedAgainstThePublicSumdb) {
   const auto problems = lintGoEnv(envOf({{"GONOPROXY", "*.corp.example"}, {"GONOSUMDB", "x.org"}}),
                                   {{"git.corp.example/team/repo", "v1.0.0"}});
-  EXPECT_THAT(classes(problems), ::testing::Contains("warning GOPRIVATE"));
+  // One finding for the pattern, one naming the module.
+  ASSERT_THAT(classes(problems), ElementsAre("warning GONOSUMDB", "warning GONOSUMDB"));
+  EXPECT_THAT(problems[0].message, HasSubstr("git.corp.example/team/repo"));
+}
+
+TEST(GoEnvTest, LintPatternListWithSpacesNamesItsVariable) {
+  EXPECT_THAT(classes(lintGoEnv(envOf({{"GOPRIVATE", "*.corp.example, github.com/acme"}}), {})),
+              ::testing::Contains("warning GOPRIVATE"));
+}
+
+TEST(GoEnvTest, SemicolonFixTrimsAndLowerCasesKeywords) {
+  const auto problems = lintGoEnv(envOf({{"GOPROXY", "https://goproxy.cn; Direct"}}), {});
+  ASSERT_FALSE(problems.empty());
+  EXPECT_THAT(problems[0].fix, HasSubstr("\"https://goproxy.cn,direct\""));
 }
 
 TEST(GoEnvTest, LintGoSumDbOffWithGoNoSumDbAndMalformedGoSumDb) {
