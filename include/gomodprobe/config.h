@@ -108,9 +108,10 @@ struct TargetConfig {
   /// GOSUMDB.
   std::map<std::string, std::string> go_env;
 
-  /// http, goproxy, sumdb, chain: the HTTP(S) proxy of every request, "http://[user:pass@]host:port"
-  /// or "https://…" (a URL without scheme is taken as http://, as curl and the go command do).
-  /// Empty: direct, unless proxy_from_environment. Credentials never appear in metrics or logs.
+  /// http, goproxy, sumdb, chain: the HTTP(S) proxy of every request,
+  /// "http://[user:pass@]host:port" or "https://…" (a URL without scheme is taken as http://, as
+  /// curl and the go command do). Empty: direct, unless proxy_from_environment. Credentials never
+  /// appear in metrics or logs.
   std::string proxy_url;
   /// Use the proxy variables of the environment (proxy_env), like curl: https_proxy/HTTPS_PROXY
   /// for https URLs, http_proxy/HTTP_PROXY for http URLs, hosts matching no_proxy/NO_PROXY direct.

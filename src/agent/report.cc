@@ -47,12 +47,12 @@ std::string formatText(const std::vector<ProbeResult>& results) {
       std::string answers;
       for (const auto& a : q.answers) answers += (answers.empty() ? "" : ",") + a;
       out += fmt::format(
-          "  dns {:<24} {:<5} @{:<22} rcode={:<2} ttl={:<5} {:>9}  {}\n", q.name,
-          toString(q.type), q.resolver, q.rcode ? std::to_string(*q.rcode) : std::string("-"),
-          q.ttl_seconds ? std::to_string(*q.ttl_seconds) : std::string("-"),
-          ms(q.duration_seconds),
-          q.reason == FailureReason::None
-              ? answers
+          "  dns {:<24} {:<5} @{:<22} rcode={:<2} ttl={:<5} {:>9}  {}\n", q.name, toString(q.type),
+          q.resolver, q.rcode ? std::to_string(*q.rcode) : std::string("-"),
+          q.ttl_seconds ? std::to_string(*q.ttl_seconds) : std::string("-"), ms(q.duration_seconds),
+          q.reason == FailureReason::None ? answers
+          : q.reason == FailureReason::DnsNoAnswer && q.rcode == 0
+              ? std::string("(no record)")
               : fmt::format("{} ({})", toLabel(q.reason), q.detail));
     }
     for (const auto& a : r.names_agree) {

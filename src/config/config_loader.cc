@@ -491,10 +491,10 @@ class Parser {
     if (!section.value.IsMap()) {
       failAtValue(section, "\"global\" must be a map, got " + describe(section.value));
     }
-    const auto fields = readFields(
-        section.value, "in global",
-        {"interval", "timeout", "resolvers", "ca_file", "labels", "max_concurrent_probes",
-         "proxy_url", "proxy_from_environment"});
+    const auto fields =
+        readFields(section.value, "in global",
+                   {"interval", "timeout", "resolvers", "ca_file", "labels",
+                    "max_concurrent_probes", "proxy_url", "proxy_from_environment"});
     proxySettings(fields, global.proxy_url, global.proxy_from_environment);
     if (global.proxy_from_environment) {
       global_proxy_env_node_ = findField(fields, "proxy_from_environment")->value;
@@ -556,10 +556,26 @@ class Parser {
 
   [[nodiscard]] TargetConfig parseTarget(const YAML::Node& node, const GlobalConfig& global) const {
     const auto fields = readFields(node, "in target",
-                                   {"name", "kind", "url", "path", "http_versions", "resolvers",
-                                    "ip_protocol", "interval", "timeout", "ca_file", "headers",
-                                    "modules", "go_sum", "sumdb", "key", "goproxy", "go_env",
-                                    "proxy_url", "proxy_from_environment", "names",
+                                   {"name",
+                                    "kind",
+                                    "url",
+                                    "path",
+                                    "http_versions",
+                                    "resolvers",
+                                    "ip_protocol",
+                                    "interval",
+                                    "timeout",
+                                    "ca_file",
+                                    "headers",
+                                    "modules",
+                                    "go_sum",
+                                    "sumdb",
+                                    "key",
+                                    "goproxy",
+                                    "go_env",
+                                    "proxy_url",
+                                    "proxy_from_environment",
+                                    "names",
                                     "record_types"});
     for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
@@ -570,8 +586,8 @@ class Parser {
     const TargetKind target_kind = kind(*kind_entry);
     const char* kind_name = toString(target_kind);
     const char* required_key = target_kind == TargetKind::Chain ? "goproxy"
-                               : target_kind == TargetKind::Dns   ? "names"
-                                                                  : "url";
+                               : target_kind == TargetKind::Dns ? "names"
+                                                                : "url";
     if (findField(fields, required_key) == nullptr) {
       fail(node, "target is missing the required key " + inQuotes(required_key) + " (kind " +
                      kind_name + ")");
@@ -586,7 +602,8 @@ class Parser {
         {"go_env", {TargetKind::Chain}},
         {"url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
         {"path", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
-        {"proxy_url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
+        {"proxy_url",
+         {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
         {"proxy_from_environment",
          {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
         {"names", {TargetKind::Dns}},
@@ -716,8 +733,8 @@ class Parser {
     if (text == "dns") {
       return TargetKind::Dns;
     }
-    failAtValue(entry,
-                "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain or dns)");
+    failAtValue(
+        entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain or dns)");
   }
 
   [[nodiscard]] IpProtocol ipProtocol(const Entry& entry) const {
@@ -1003,8 +1020,9 @@ class Parser {
     for (std::size_t i = 0; i < texts.size(); ++i) {
       const std::string upper = [&] {
         std::string u = texts[i];
-        std::transform(u.begin(), u.end(), u.begin(),
-                       [](char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; });
+        std::transform(u.begin(), u.end(), u.begin(), [](char c) {
+          return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+        });
         return u;
       }();
       DnsRecordType type{};
@@ -1015,8 +1033,8 @@ class Parser {
       } else if (upper == "CNAME") {
         type = DnsRecordType::Cname;
       } else {
-        fail(entry.value[i], "invalid record type " + inQuotes(texts[i]) +
-                                 " (expected A, AAAA or CNAME)");
+        fail(entry.value[i],
+             "invalid record type " + inQuotes(texts[i]) + " (expected A, AAAA or CNAME)");
       }
       if (std::find(out.begin(), out.end(), type) != out.end()) {
         fail(entry.value[i], "duplicate record type " + inQuotes(texts[i]));

@@ -218,10 +218,9 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                            "Minimum TTL of the records of the type in the last answer (dns "
                            "targets; absent when there were none).",
                            MetricType::Gauge);
-  auto& dns_query_duration =
-      b.family("gomodprobe_dns_query_duration_seconds",
-               "Duration of the last query (dns targets; the timeout when none came).",
-               MetricType::Gauge);
+  auto& dns_query_duration = b.family(
+      "gomodprobe_dns_query_duration_seconds",
+      "Duration of the last query (dns targets; the timeout when none came).", MetricType::Gauge);
   auto& dns_query_answers =
       b.family("gomodprobe_dns_query_answers",
                "Records of the type in the last answer (dns targets).", MetricType::Gauge);

@@ -174,7 +174,7 @@ struct QueryState {
 /// Fills answers and TTL from a response; the parse status (ARES_SUCCESS, ARES_ENODATA, …).
 int parseRecords(DnsRecordType type, const unsigned char* abuf, int alen, DnsQuery& out) {
   char text[INET6_ADDRSTRLEN] = {};
-  const auto keepTtl = [&out](int ttl) {
+  const auto keep_ttl = [&out](int ttl) {
     const auto value = static_cast<std::uint32_t>(std::max(ttl, 0));
     out.ttl_seconds = out.ttl_seconds ? std::min(*out.ttl_seconds, value) : value;
   };
@@ -187,7 +187,7 @@ int parseRecords(DnsRecordType type, const unsigned char* abuf, int alen, DnsQue
       for (int i = 0; i < count; ++i) {
         const auto& entry = ttls[static_cast<std::size_t>(i)];
         if (inet_ntop(AF_INET, &entry.ipaddr, text, sizeof text)) out.answers.emplace_back(text);
-        keepTtl(entry.ttl);
+        keep_ttl(entry.ttl);
       }
       return ARES_SUCCESS;
     }
@@ -199,7 +199,7 @@ int parseRecords(DnsRecordType type, const unsigned char* abuf, int alen, DnsQue
       for (int i = 0; i < count; ++i) {
         const auto& entry = ttls[static_cast<std::size_t>(i)];
         if (inet_ntop(AF_INET6, &entry.ip6addr, text, sizeof text)) out.answers.emplace_back(text);
-        keepTtl(entry.ttl);
+        keep_ttl(entry.ttl);
       }
       return ARES_SUCCESS;
     }
@@ -211,7 +211,8 @@ int parseRecords(DnsRecordType type, const unsigned char* abuf, int alen, DnsQue
 }
 
 void onQueryAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
-  std::unique_ptr<std::shared_ptr<QueryState>> holder(static_cast<std::shared_ptr<QueryState>*>(arg));
+  std::unique_ptr<std::shared_ptr<QueryState>> holder(
+      static_cast<std::shared_ptr<QueryState>*>(arg));
   QueryState& state = **holder;
   if (status == ARES_EDESTRUCTION) return;
   DnsQuery& out = state.result;

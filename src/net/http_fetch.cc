@@ -113,8 +113,7 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
   /// "CONNECT host:port …") and each header line of the proxy's answer (CURLINFO_HEADER_IN) to
   /// the debug callback; the blank line ending that answer marks the tunnel's end. Only installed
   /// when a proxy is used (CURLOPT_VERBOSE is needed for the callback to run).
-  static int onDebug(CURL* /*easy*/, curl_infotype type, char* data, std::size_t size,
-                     void* user) {
+  static int onDebug(CURL* /*easy*/, curl_infotype type, char* data, std::size_t size, void* user) {
     auto* self = static_cast<FetchImpl*>(user);
     const std::string_view text(data, size);
     if (type == CURLINFO_HEADER_OUT && text.rfind("CONNECT ", 0) == 0) {
@@ -284,8 +283,9 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     long local_port = 0;
     curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &local_port);
     const bool tcp_connected = connect > 0 || local_port > 0;
-    const std::string via =
-        request_.proxy.empty() ? std::string() : " (through proxy " + redactProxyUrl(request_.proxy) + ")";
+    const std::string via = request_.proxy.empty()
+                                ? std::string()
+                                : " (through proxy " + redactProxyUrl(request_.proxy) + ")";
     if (!code) {
       out.reason = tcp_connected ? FailureReason::Timeout : FailureReason::ConnectTimeout;
       out.detail = "deadline exceeded" + via;
@@ -360,7 +360,8 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
 
   static bool isTlsReason(FailureReason reason) {
     return reason == FailureReason::TlsHandshake || reason == FailureReason::TlsCertExpired ||
-           reason == FailureReason::TlsCertUntrusted || reason == FailureReason::TlsHostnameMismatch;
+           reason == FailureReason::TlsCertUntrusted ||
+           reason == FailureReason::TlsHostnameMismatch;
   }
 
   void finish() {

@@ -92,7 +92,8 @@ class DnsRun : public std::enable_shared_from_this<DnsRun> {
               });
           if (!any && result_.reason == FailureReason::None) {
             result_.reason = FailureReason::DnsNoAnswer;
-            result_.detail = "resolver " + label + ": no record for " + name;
+            result_.detail = "resolver ";
+            result_.detail.append(label).append(": no record for ").append(name);
           }
         }
       }
@@ -126,8 +127,8 @@ class DnsRun : public std::enable_shared_from_this<DnsRun> {
           if (q.name != name) continue;
           std::string answers;
           for (const auto& a : q.answers) answers += (answers.empty() ? "" : ",") + a;
-          result_.detail += " " + q.resolver + " " + toString(q.type) + "=" +
-                            (answers.empty() ? "-" : answers);
+          result_.detail +=
+              " " + q.resolver + " " + toString(q.type) + "=" + (answers.empty() ? "-" : answers);
         }
       }
     }

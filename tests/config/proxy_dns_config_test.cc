@@ -46,8 +46,8 @@ targets:
   ASSERT_EQ(config.targets.size(), 4U);
   EXPECT_EQ(config.targets[0].proxy_url, "http://proxy.corp:3128");
   EXPECT_EQ(config.targets[1].proxy_url, "https://u:p@p2.corp:8443");
-  EXPECT_EQ(config.targets[2].proxy_url, "");    // explicitly direct
-  EXPECT_EQ(config.targets[3].proxy_url, "");    // dns kind: no HTTP
+  EXPECT_EQ(config.targets[2].proxy_url, "");  // explicitly direct
+  EXPECT_EQ(config.targets[3].proxy_url, "");  // dns kind: no HTTP
 }
 
 TEST(ProxyConfigTest, FromEnvironmentCapturesVariablesAtLoadLowerCaseFirst) {
@@ -143,16 +143,17 @@ TEST(DnsKindConfigTest, ParsesNamesTypesAndResolvers) {
 TEST(DnsKindConfigTest, RejectsBadDnsTargets) {
   EXPECT_THAT(parseError("targets:\n  - {name: d, kind: dns}\n").message(),
               HasSubstr("missing the required key \"names\""));
-  const auto type = parseError("targets:\n  - {name: d, kind: dns, names: [a.b], record_types: [MX]}\n");
+  const auto type =
+      parseError("targets:\n  - {name: d, kind: dns, names: [a.b], record_types: [MX]}\n");
   EXPECT_EQ(type.line(), 2);
   EXPECT_THAT(type.message(), HasSubstr("invalid record type \"MX\""));
   EXPECT_THAT(parseError("targets:\n  - {name: d, kind: dns, names: [\"a b\"]}\n").message(),
               HasSubstr("invalid DNS name"));
   EXPECT_THAT(parseError("targets:\n  - {name: d, kind: dns, names: [a.b, a.b]}\n").message(),
               HasSubstr("duplicate DNS name"));
-  EXPECT_THAT(
-      parseError("targets:\n  - {name: d, kind: dns, names: [a.b], url: \"https://x\"}\n").message(),
-      HasSubstr("does not apply to kind dns"));
+  EXPECT_THAT(parseError("targets:\n  - {name: d, kind: dns, names: [a.b], url: \"https://x\"}\n")
+                  .message(),
+              HasSubstr("does not apply to kind dns"));
 }
 
 }  // namespace

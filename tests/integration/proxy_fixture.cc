@@ -69,7 +69,8 @@ Tinyproxy startTinyproxy(NetFixture& net, const std::string& name,
       for (const uint16_t port : connect_ports) config << "ConnectPort " << port << "\n";
       if (!config) throw std::runtime_error("cannot write " + config_file);
     }
-    proxy.pid = net.startChild("tinyproxy-" + name, proxy.log_file, {binary, "-d", "-c", config_file});
+    proxy.pid =
+        net.startChild("tinyproxy-" + name, proxy.log_file, {binary, "-d", "-c", config_file});
     const auto deadline = std::chrono::steady_clock::now() + kStartupTimeout;
     while (std::chrono::steady_clock::now() < deadline) {
       if (net.childExited(proxy.pid)) break;  // lost the port: try another one

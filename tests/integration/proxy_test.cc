@@ -8,9 +8,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "agent/agent.h"
@@ -163,8 +162,8 @@ TEST_F(ProxyTest, ProxyCredentialsNeverLeave) {
   const auto r = runTarget(t);
   EXPECT_EQ(r.reason, FailureReason::ProxyError) << r.detail;
   EXPECT_EQ(r.proxy, deny_.url());
-  const std::string surfaces = r.detail + metricsText(t, r) + agent::formatText({r}) +
-                               agent::toJson({r}).dump();
+  const std::string surfaces =
+      r.detail + metricsText(t, r) + agent::formatText({r}) + agent::toJson({r}).dump();
   EXPECT_THAT(surfaces, Not(HasSubstr(secret)));
   EXPECT_THAT(surfaces, Not(HasSubstr("probe-user")));
   EXPECT_THAT(surfaces, HasSubstr(deny_.url()));
@@ -239,9 +238,9 @@ class GoProxyThroughProxyTest : public ::testing::Test {
     return t;
   }
   testing::GoRunResult goDownload(const testing::Tinyproxy& proxy) const {
-    return go_->runGo({"mod", "download", "-json", "rsc.io/quote@v1.5.2"},
-                      {"GOPROXY=" + goproxyUrl(), "GOSUMDB=off", "HTTPS_PROXY=" + proxy.url(),
-                       "NO_PROXY="});
+    return go_->runGo(
+        {"mod", "download", "-json", "rsc.io/quote@v1.5.2"},
+        {"GOPROXY=" + goproxyUrl(), "GOSUMDB=off", "HTTPS_PROXY=" + proxy.url(), "NO_PROXY="});
   }
   std::string authority() const { return "proxy.test:" + std::to_string(go_->port()); }
 
