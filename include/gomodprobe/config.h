@@ -16,8 +16,22 @@ namespace gomodprobe {
 ///   consistency proofs (go.dev/ref/mod "Checksum database");
 /// - http: the HTTP check alone;
 /// - chain: a GOPROXY list evaluated as the go command does for each module (no HTTP check of its
-///   own; `url` is unused).
-enum class TargetKind { GoProxy, SumDb, Http, Chain };
+///   own; `url` is unused);
+/// - dns: a standalone resolver comparison: every name × resolver × record type is queried, and
+///   the resolvers must answer (NOERROR) and agree (no HTTP; `url` is unused).
+enum class TargetKind { GoProxy, SumDb, Http, Chain, Dns };
+
+/// A DNS record type the dns kind queries.
+enum class DnsRecordType { A, Aaaa, Cname };
+
+/// The proxy variables of the environment, captured when the config is loaded (so probes never
+/// read the process environment). Empty = unset (an empty variable counts as unset, as in curl).
+struct ProxyEnv {
+  std::string http_proxy;   ///< http_proxy, else HTTP_PROXY: for http:// URLs
+  std::string https_proxy;  ///< https_proxy, else HTTPS_PROXY: for https:// URLs
+  std::string no_proxy;     ///< no_proxy, else NO_PROXY: hosts reached directly
+  bool operator==(const ProxyEnv&) const = default;
+};
 
 /// The sum.golang.org verifier key (the go command's built-in default).
 inline constexpr const char* kSumGolangOrgKey =
@@ -58,6 +72,10 @@ struct GlobalConfig {
   std::string ca_file;                        ///< extra trust anchors (PEM); empty = system store
   std::map<std::string, std::string> labels;  ///< constant labels for push mode
   int max_concurrent_probes = 64;             ///< cap on runs in flight at once (1..10000)
+  /// Default proxy of every target (see TargetConfig::proxy_url).
+  std::string proxy_url;
+  /// Default of every target (see TargetConfig::proxy_from_environment).
+  bool proxy_from_environment = false;
 };
 
 /// A target with every global default already applied: the probe reads only this struct.
@@ -94,6 +112,21 @@ struct TargetConfig {
   /// GOSUMDB.
   std::map<std::string, std::string> go_env;
 
+  /// http, goproxy, sumdb, chain: the HTTP(S) proxy of every request,
+  /// "http://[user:pass@]host:port" or "https://…" (a URL without scheme is taken as http://, as
+  /// curl and the go command do). Empty: direct, unless proxy_from_environment. Credentials never
+  /// appear in metrics or logs.
+  std::string proxy_url;
+  /// Use the proxy variables of the environment (proxy_env), like curl: https_proxy/HTTPS_PROXY
+  /// for https URLs, http_proxy/HTTP_PROXY for http URLs, hosts matching no_proxy/NO_PROXY direct.
+  bool proxy_from_environment = false;
+  /// The environment's proxy variables, captured at config load (proxy_from_environment only).
+  ProxyEnv proxy_env;
+  /// dns: the names to query (exact names, no search domains).
+  std::vector<std::string> names;
+  /// dns: the record types to query for each name (default A and AAAA).
+  std::vector<DnsRecordType> record_types{DnsRecordType::A, DnsRecordType::Aaaa};
+
   /// url + path, the address actually requested.
   [[nodiscard]] std::string requestUrl() const { return url + path; }
 };
@@ -108,5 +141,7 @@ struct Config {
 [[nodiscard]] const char* toString(IpProtocol protocol);
 /// "1.1" or "2": the `http_version` label value.
 [[nodiscard]] const char* toString(HttpVersion version);
+/// "A", "AAAA" or "CNAME": the `type` label value.
+[[nodiscard]] const char* toString(DnsRecordType type);
 
 }  // namespace gomodprobe

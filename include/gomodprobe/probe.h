@@ -41,6 +41,10 @@ enum class FailureReason {
   SumdbInclusion,     ///< "sumdb_inclusion": a record is not in the signed tree
   SumdbInconsistent,  ///< "sumdb_inconsistent": the tree does not extend the one seen before
   SumdbUnsupported,   ///< "sumdb_unsupported": the proxy does not proxy this checksum database
+  /// "proxy_error": the HTTP(S) proxy could not be used: its name did not resolve, the TCP
+  /// connection to it failed (refused, unreachable), or it refused the CONNECT tunnel (non-2xx,
+  /// CURLINFO_HTTP_CONNECTCODE). A deadline hit meanwhile stays timeout / connect_timeout.
+  ProxyError,
 };
 
 /// Label value of a reason ("" for None).
@@ -48,9 +52,12 @@ enum class FailureReason {
 /// Every reason but None, in declaration order (for pre-initialised counters and docs).
 [[nodiscard]] std::span<const FailureReason> allFailureReasons();
 
-/// Phases of one HTTP attempt, named as blackbox_exporter names them.
-enum class Phase { Resolve, Connect, Tls, Processing, Transfer };
-inline constexpr std::size_t kPhaseCount = 5;
+/// Phases of one HTTP attempt, named as blackbox_exporter names them, plus proxy_connect: the
+/// CONNECT round trip through an HTTP(S) proxy (CONNECT request sent → the proxy's response
+/// headers complete). Through a proxy, connect is the TCP handshake with the proxy, tls excludes
+/// the CONNECT round trip, and there is no resolve (the proxy resolves the target's name).
+enum class Phase { Resolve, Connect, Tls, Processing, Transfer, ProxyConnect };
+inline constexpr std::size_t kPhaseCount = 6;
 [[nodiscard]] std::string_view toLabel(Phase phase);
 
 /// The answer of one resolver for the target's host name.
@@ -124,6 +131,29 @@ struct SumdbCheck {
   std::string base_url;
 };
 
+/// One DNS query of the dns kind: one name, one resolver, one record type.
+struct DnsQuery {
+  std::string name;
+  std::string resolver;  ///< ResolverSpec::label()
+  DnsRecordType type = DnsRecordType::A;
+  /// The response code of the answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, …);
+  /// nullopt when no response came (timeout, network error).
+  std::optional<int> rcode;
+  FailureReason reason = FailureReason::None;  ///< dns_* (dns_no_answer: NOERROR, no record)
+  std::string detail;
+  /// The records of the queried type in the answer section, sorted: addresses for A/AAAA (the
+  /// final addresses when the name is an alias), target names for CNAME.
+  std::vector<std::string> answers;
+  std::optional<std::uint32_t> ttl_seconds;  ///< minimum TTL over `answers`; nullopt when none
+  double duration_seconds = 0;               ///< query sent → response (or deadline)
+};
+
+/// Whether the resolvers of a dns target gave the same answers for one name.
+struct DnsNameAgreement {
+  std::string name;
+  bool agree = false;
+};
+
 /// Outcome of one scheduled run of one target. Probes never throw: every failure ends up here.
 struct ProbeResult {
   std::string target;
@@ -144,6 +174,15 @@ struct ProbeResult {
   /// chain: lint findings about the GOPROXY value and the privacy variables, each
   /// "<error|warning>: <what> (fix: <how>)". Warnings do not fail the run.
   std::vector<std::string> lint;
+  /// The proxy the target's requests went through, credentials removed
+  /// ("http://proxy.corp:3128"); empty: direct. The proxy then resolved the target's name: `dns`
+  /// is empty and no attempt has a resolve phase.
+  std::string proxy;
+  /// dns kind: one entry per name × resolver × record type, in config order.
+  std::vector<DnsQuery> dns_queries;
+  /// dns kind: per name, whether the resolvers that answered agree (rcode and answer set per
+  /// type); set only for names with ≥ 2 answering resolvers.
+  std::vector<DnsNameAgreement> names_agree;
 };
 
 using ProbeCallback = std::function<void(ProbeResult)>;

@@ -39,13 +39,35 @@ std::string formatText(const std::vector<ProbeResult>& results) {
     if (r.resolvers_agree) {
       out += fmt::format("  dns resolvers agree: {}\n", *r.resolvers_agree ? "yes" : "NO");
     }
-    for (const auto& h : r.http) {
+    if (!r.proxy.empty()) {
+      out += fmt::format("  proxy {} (the proxy resolves the target's name: no DNS, no resolve)\n",
+                         r.proxy);
+    }
+    for (const auto& q : r.dns_queries) {
+      std::string answers;
+      for (const auto& a : q.answers) answers += (answers.empty() ? "" : ",") + a;
       out += fmt::format(
-          "  http/{:<3} {:<4} status={:<3} negotiated={:<3} resolve={} connect={} tls={} "
+          "  dns {:<24} {:<5} @{:<22} rcode={:<2} ttl={:<5} {:>9}  {}\n", q.name, toString(q.type),
+          q.resolver, q.rcode ? std::to_string(*q.rcode) : std::string("-"),
+          q.ttl_seconds ? std::to_string(*q.ttl_seconds) : std::string("-"), ms(q.duration_seconds),
+          q.reason == FailureReason::None ? answers
+          : q.reason == FailureReason::DnsNoAnswer && q.rcode == 0
+              ? std::string("(no record)")
+              : fmt::format("{} ({})", toLabel(q.reason), q.detail));
+    }
+    for (const auto& a : r.names_agree) {
+      out += fmt::format("  dns {} resolvers agree: {}\n", a.name, a.agree ? "yes" : "NO");
+    }
+    for (const auto& h : r.http) {
+      const auto phase = [&h](Phase p) { return h.phases[static_cast<std::size_t>(p)]; };
+      out += fmt::format(
+          "  http/{:<3} {:<4} status={:<3} negotiated={:<3} resolve={} connect={}{} tls={} "
           "processing={} transfer={}",
           toString(h.requested), h.success ? "ok" : "FAIL", h.status_code,
-          versionText(h.negotiated_version), ms(h.phases[0]), ms(h.phases[1]), ms(h.phases[2]),
-          ms(h.phases[3]), ms(h.phases[4]));
+          versionText(h.negotiated_version), ms(phase(Phase::Resolve)), ms(phase(Phase::Connect)),
+          r.proxy.empty() ? std::string()
+                          : fmt::format(" proxy_connect={}", ms(phase(Phase::ProxyConnect))),
+          ms(phase(Phase::Tls)), ms(phase(Phase::Processing)), ms(phase(Phase::Transfer)));
       if (h.tls) out += fmt::format(" {} {}", h.tls->version, h.tls->cipher);
       if (!h.success) out += fmt::format(" reason={} ({})", toLabel(h.reason), h.detail);
       out += "\n";
@@ -106,6 +128,27 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
     }
     target["dns"] = std::move(dns);
     if (r.resolvers_agree) target["resolvers_agree"] = *r.resolvers_agree;
+    if (!r.proxy.empty()) target["proxy"] = {{"url", r.proxy}, {"dns", "proxy"}};
+    if (!r.dns_queries.empty()) {
+      nlohmann::json queries = nlohmann::json::array();
+      for (const auto& q : r.dns_queries) {
+        nlohmann::json query = {{"name", q.name},
+                                {"resolver", q.resolver},
+                                {"type", toString(q.type)},
+                                {"reason", std::string(toLabel(q.reason))},
+                                {"detail", q.detail},
+                                {"answers", q.answers},
+                                {"duration_seconds", q.duration_seconds}};
+        query["rcode"] = q.rcode ? nlohmann::json(*q.rcode) : nlohmann::json(nullptr);
+        query["ttl_seconds"] =
+            q.ttl_seconds ? nlohmann::json(*q.ttl_seconds) : nlohmann::json(nullptr);
+        queries.push_back(std::move(query));
+      }
+      target["dns_queries"] = std::move(queries);
+      nlohmann::json agreement = nlohmann::json::object();
+      for (const auto& a : r.names_agree) agreement[a.name] = a.agree;
+      target["names_agree"] = std::move(agreement);
+    }
     nlohmann::json http = nlohmann::json::array();
     for (const auto& h : r.http) {
       nlohmann::json attempt = {{"http_version", toString(h.requested)},

@@ -191,6 +191,67 @@ std::optional<std::string> normalizeUrl(std::string_view text, std::string& erro
   return scheme + "://" + std::string(authority) + std::string(path);
 }
 
+// A proxy URL with any "user:password@" replaced by nothing: safe for error messages.
+std::string redactUserinfo(std::string_view text) {
+  const std::size_t scheme_end = text.find("://");
+  const std::size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  const std::size_t end = text.find_first_of("/?#", start);
+  const std::size_t at = text.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(text);
+  return std::string(text.substr(0, start)) + std::string(text.substr(at + 1));
+}
+
+// Validates an HTTP(S) proxy URL as curl takes it: "[scheme://][user[:password]@]host[:port][/]"
+// with scheme http (the default when absent, as in curl and the go command) or https. Returns it
+// normalised ("http://user:pw@host:port", credentials kept); on failure nullopt and `error`,
+// which never contains the credentials.
+std::optional<std::string> normalizeProxyUrl(std::string_view text, std::string& error) {
+  std::string with_scheme(text);
+  if (text.find("://") == std::string_view::npos) with_scheme = "http://" + with_scheme;
+  const std::size_t scheme_end = with_scheme.find("://");
+  const std::string scheme = asciiLower(std::string_view(with_scheme).substr(0, scheme_end));
+  if (scheme.rfind("socks", 0) == 0) {
+    error = "socks proxies are not supported (scheme must be http or https)";
+    return std::nullopt;
+  }
+  if (scheme != "http" && scheme != "https") {
+    error = "proxy scheme must be http or https, not \"" + scheme + "\"";
+    return std::nullopt;
+  }
+  std::string rest = with_scheme.substr(scheme_end + 3);
+  if (std::any_of(rest.begin(), rest.end(), isUnsafeUrlByte)) {
+    error = "must not contain spaces, control characters or non-ASCII bytes";
+    return std::nullopt;
+  }
+  if (rest.find_first_of("?#") != std::string::npos) {
+    error = "must not have a query or fragment";
+    return std::nullopt;
+  }
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos) {
+    error = "must not have a path";
+    return std::nullopt;
+  }
+  std::string userinfo;
+  if (const std::size_t at = rest.rfind('@'); at != std::string::npos) {
+    userinfo = rest.substr(0, at + 1);
+    rest = rest.substr(at + 1);
+    if (userinfo.size() == 1) {
+      error = "has an empty user name";
+      return std::nullopt;
+    }
+  }
+  if (rest.empty()) {
+    error = "must have a host";
+    return std::nullopt;
+  }
+  if (const auto problem = authorityProblem(rest)) {
+    error = *problem;
+    return std::nullopt;
+  }
+  return scheme + "://" + userinfo + rest;
+}
+
 bool isValidTargetName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return isAsciiAlnum(c) || c == '_' || c == '.' || c == '-';
@@ -266,7 +327,7 @@ std::string describe(const YAML::Node& node) {
 
 class Parser {
  public:
-  explicit Parser(const std::string& source) : source_(source) {}
+  Parser(const std::string& source, const EnvLookup& env) : source_(source), env_(env) {}
 
   Config parse(std::string_view yaml) {
     std::vector<YAML::Node> documents;
@@ -423,16 +484,21 @@ class Parser {
   }
 
   void parseGlobal(const Entry& section, GlobalConfig& global, std::optional<Entry>& interval,
-                   std::optional<Entry>& timeout) const {
+                   std::optional<Entry>& timeout) {
     if (section.value.IsNull()) {
       return;
     }
     if (!section.value.IsMap()) {
       failAtValue(section, "\"global\" must be a map, got " + describe(section.value));
     }
-    const auto fields = readFields(
-        section.value, "in global",
-        {"interval", "timeout", "resolvers", "ca_file", "labels", "max_concurrent_probes"});
+    const auto fields =
+        readFields(section.value, "in global",
+                   {"interval", "timeout", "resolvers", "ca_file", "labels",
+                    "max_concurrent_probes", "proxy_url", "proxy_from_environment"});
+    proxySettings(fields, global.proxy_url, global.proxy_from_environment);
+    if (global.proxy_from_environment) {
+      global_proxy_env_node_ = findField(fields, "proxy_from_environment")->value;
+    }
     for (const Entry& entry : fields) {
       const std::string& name = entry.name;
       if (name == "interval") {
@@ -490,9 +556,27 @@ class Parser {
 
   [[nodiscard]] TargetConfig parseTarget(const YAML::Node& node, const GlobalConfig& global) const {
     const auto fields = readFields(node, "in target",
-                                   {"name", "kind", "url", "path", "http_versions", "resolvers",
-                                    "ip_protocol", "interval", "timeout", "ca_file", "headers",
-                                    "modules", "go_sum", "sumdb", "key", "goproxy", "go_env"});
+                                   {"name",
+                                    "kind",
+                                    "url",
+                                    "path",
+                                    "http_versions",
+                                    "resolvers",
+                                    "ip_protocol",
+                                    "interval",
+                                    "timeout",
+                                    "ca_file",
+                                    "headers",
+                                    "modules",
+                                    "go_sum",
+                                    "sumdb",
+                                    "key",
+                                    "goproxy",
+                                    "go_env",
+                                    "proxy_url",
+                                    "proxy_from_environment",
+                                    "names",
+                                    "record_types"});
     for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
         fail(node, "target is missing the required key " + inQuotes(required));
@@ -501,10 +585,12 @@ class Parser {
     const Entry* kind_entry = findField(fields, "kind");
     const TargetKind target_kind = kind(*kind_entry);
     const char* kind_name = toString(target_kind);
-    const bool is_chain = target_kind == TargetKind::Chain;
-    if (findField(fields, is_chain ? "goproxy" : "url") == nullptr) {
-      fail(node, "target is missing the required key " + inQuotes(is_chain ? "goproxy" : "url") +
-                     " (kind " + kind_name + ")");
+    const char* required_key = target_kind == TargetKind::Chain ? "goproxy"
+                               : target_kind == TargetKind::Dns ? "names"
+                                                                : "url";
+    if (findField(fields, required_key) == nullptr) {
+      fail(node, "target is missing the required key " + inQuotes(required_key) + " (kind " +
+                     kind_name + ")");
     }
     // Keys that only mean something for some kinds.
     const std::map<std::string_view, std::vector<TargetKind>> kind_only = {
@@ -516,6 +602,16 @@ class Parser {
         {"go_env", {TargetKind::Chain}},
         {"url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
         {"path", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
+        {"proxy_url",
+         {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
+        {"proxy_from_environment",
+         {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
+        {"names", {TargetKind::Dns}},
+        {"record_types", {TargetKind::Dns}},
+        {"http_versions",
+         {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
+        {"headers", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
+        {"ca_file", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
     };
     for (const Entry& entry : fields) {
       const auto it = kind_only.find(entry.name);
@@ -529,6 +625,16 @@ class Parser {
     target.interval = global.interval;
     target.timeout = global.timeout;
     target.ca_file = global.ca_file;
+    if (target_kind != TargetKind::Dns) {
+      target.proxy_url = global.proxy_url;
+      target.proxy_from_environment = global.proxy_from_environment;
+    }
+    YAML::Node proxy_env_node = global_proxy_env_node_;
+    proxySettings(fields, target.proxy_url, target.proxy_from_environment);
+    if (const Entry* entry = findField(fields, "proxy_from_environment")) {
+      proxy_env_node = entry->value;
+    }
+    if (target.proxy_from_environment) target.proxy_env = captureProxyEnv(proxy_env_node);
     bool has_path = false;
     std::optional<Entry> timeout_entry;
     for (const Entry& entry : fields) {
@@ -581,6 +687,10 @@ class Parser {
       } else if (name == "goproxy") {
         target.goproxy = scalar(entry);
         if (target.goproxy.empty()) failAtValue(entry, "\"goproxy\" must not be empty");
+      } else if (name == "names") {
+        target.names = dnsNames(entry);
+      } else if (name == "record_types") {
+        target.record_types = recordTypes(entry);
       }
     }
     if (!has_path) {
@@ -620,8 +730,11 @@ class Parser {
     if (text == "chain") {
       return TargetKind::Chain;
     }
-    failAtValue(entry,
-                "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http or chain)");
+    if (text == "dns") {
+      return TargetKind::Dns;
+    }
+    failAtValue(
+        entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain or dns)");
   }
 
   [[nodiscard]] IpProtocol ipProtocol(const Entry& entry) const {
@@ -824,7 +937,116 @@ class Parser {
     return out;
   }
 
+  // The proxy settings of a target or of global: proxy_url and proxy_from_environment exclude
+  // each other.
+  void proxySettings(const std::vector<Entry>& fields, std::string& proxy_url,
+                     bool& from_environment) const {
+    const Entry* url_entry = findField(fields, "proxy_url");
+    const Entry* env_entry = findField(fields, "proxy_from_environment");
+    if (url_entry == nullptr && env_entry == nullptr) return;
+    proxy_url.clear();
+    from_environment = false;
+    if (env_entry != nullptr) from_environment = boolean(*env_entry);
+    if (url_entry != nullptr) {
+      const std::string text = scalar(*url_entry);
+      if (!text.empty()) {
+        if (from_environment) {
+          failAtValue(*env_entry,
+                      "proxy_from_environment: true and proxy_url exclude each other (choose one)");
+        }
+        std::string error;
+        auto normalized = normalizeProxyUrl(text, error);
+        if (!normalized) {
+          failAtValue(*url_entry,
+                      "invalid proxy_url " + inQuotes(redactUserinfo(text)) + ": " + error);
+        }
+        proxy_url = std::move(*normalized);
+      }
+    }
+  }
+
+  // Reads the proxy variables the way curl does (lower case first, then upper case; empty =
+  // unset) and validates them; errors point at `where` (the proxy_from_environment key).
+  [[nodiscard]] ProxyEnv captureProxyEnv(const YAML::Node& where) const {
+    const auto read = [this, &where](const char* lower, const char* upper, bool is_url) {
+      for (const char* name : {lower, upper}) {
+        std::optional<std::string> value = env_ ? env_(name) : std::nullopt;
+        if (!value || value->empty()) continue;
+        if (!is_url) return *value;
+        std::string error;
+        auto normalized = normalizeProxyUrl(*value, error);
+        if (!normalized) {
+          fail(where, "proxy_from_environment: " + std::string(name) + "=" +
+                          inQuotes(redactUserinfo(*value)) + " is invalid: " + error);
+        }
+        return std::move(*normalized);
+      }
+      return std::string();
+    };
+    ProxyEnv env;
+    env.http_proxy = read("http_proxy", "HTTP_PROXY", true);
+    env.https_proxy = read("https_proxy", "HTTPS_PROXY", true);
+    env.no_proxy = read("no_proxy", "NO_PROXY", false);
+    return env;
+  }
+
+  [[nodiscard]] bool boolean(const Entry& entry) const {
+    const std::string text = scalar(entry);
+    if (text == "true") return true;
+    if (text == "false") return false;
+    failAtValue(entry, inQuotes(entry.name) + " must be true or false, got " + inQuotes(text));
+  }
+
+  // dns: names to query: host names (a trailing dot is allowed), no duplicates.
+  [[nodiscard]] std::vector<std::string> dnsNames(const Entry& entry) const {
+    std::vector<std::string> out = stringList(entry);
+    if (out.empty()) failAtValue(entry, "\"names\" must not be empty");
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (!isValidHostName(out[i]) || out[i].size() > 253) {
+        fail(entry.value[i], "invalid DNS name " + inQuotes(out[i]));
+      }
+      if (std::find(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(i), out[i]) !=
+          out.begin() + static_cast<std::ptrdiff_t>(i)) {
+        fail(entry.value[i], "duplicate DNS name " + inQuotes(out[i]));
+      }
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::vector<DnsRecordType> recordTypes(const Entry& entry) const {
+    const std::vector<std::string> texts = stringList(entry);
+    if (texts.empty()) failAtValue(entry, "\"record_types\" must not be empty");
+    std::vector<DnsRecordType> out;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const std::string upper = [&] {
+        std::string u = texts[i];
+        std::transform(u.begin(), u.end(), u.begin(), [](char c) {
+          return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+        });
+        return u;
+      }();
+      DnsRecordType type{};
+      if (upper == "A") {
+        type = DnsRecordType::A;
+      } else if (upper == "AAAA") {
+        type = DnsRecordType::Aaaa;
+      } else if (upper == "CNAME") {
+        type = DnsRecordType::Cname;
+      } else {
+        fail(entry.value[i],
+             "invalid record type " + inQuotes(texts[i]) + " (expected A, AAAA or CNAME)");
+      }
+      if (std::find(out.begin(), out.end(), type) != out.end()) {
+        fail(entry.value[i], "duplicate record type " + inQuotes(texts[i]));
+      }
+      out.push_back(type);
+    }
+    return out;
+  }
+
   const std::string& source_;
+  const EnvLookup& env_;
+  YAML::Node global_proxy_env_node_;  // global proxy_from_environment's value, for errors
 };
 
 // Reads a whole file; errno-based message on failure.
@@ -871,13 +1093,15 @@ ConfigError::ConfigError(std::string file, int line, int column, const std::stri
       column_(column),
       message_(message) {}
 
-Config loadConfigFile(const std::string& path) {
+Config loadConfigFile(const std::string& path) { return loadConfigFile(path, processEnv()); }
+
+Config loadConfigFile(const std::string& path, const EnvLookup& env) {
   std::string error;
   const auto contents = readFile(path, error);
   if (!contents) {
     throw ConfigError(path, 0, 0, "cannot read: " + error);
   }
-  Config config = parseConfig(*contents, path);
+  Config config = parseConfig(*contents, path, env);
   const std::filesystem::path directory = std::filesystem::path(path).parent_path();
   resolveRelativeTo(directory, config.global.ca_file);
   for (TargetConfig& target : config.targets) {
@@ -887,7 +1111,11 @@ Config loadConfigFile(const std::string& path) {
 }
 
 Config parseConfig(std::string_view yaml, const std::string& source) {
-  return Parser(source).parse(yaml);
+  return parseConfig(yaml, source, processEnv());
+}
+
+Config parseConfig(std::string_view yaml, const std::string& source, const EnvLookup& env) {
+  return Parser(source, env).parse(yaml);
 }
 
 EnvLookup processEnv() {

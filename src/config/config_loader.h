@@ -27,18 +27,23 @@ class ConfigError : public std::runtime_error {
   std::string message_;
 };
 
-/// Reads and validates a YAML config file. Throws ConfigError.
-[[nodiscard]] Config loadConfigFile(const std::string& path);
-
-/// Parses and validates YAML text; `source` names it in errors. Throws ConfigError.
-/// Strict: unknown keys, wrong types, bad durations/URLs/resolvers, duplicate target names and
-/// timeout >= interval are errors. Global defaults are applied to every target.
-[[nodiscard]] Config parseConfig(std::string_view yaml, const std::string& source);
-
 /// Looks up an environment variable (injected so tests need not touch the process environment).
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
 /// The process environment.
 [[nodiscard]] EnvLookup processEnv();
+
+/// Reads and validates a YAML config file. Throws ConfigError. The proxy variables of targets
+/// with proxy_from_environment are read from `env` (default: the process environment) now, at
+/// load time, and kept in TargetConfig::proxy_env.
+[[nodiscard]] Config loadConfigFile(const std::string& path);
+[[nodiscard]] Config loadConfigFile(const std::string& path, const EnvLookup& env);
+
+/// Parses and validates YAML text; `source` names it in errors. Throws ConfigError.
+/// Strict: unknown keys, wrong types, bad durations/URLs/resolvers/proxy URLs, duplicate target
+/// names and timeout >= interval are errors. Global defaults are applied to every target.
+[[nodiscard]] Config parseConfig(std::string_view yaml, const std::string& source);
+[[nodiscard]] Config parseConfig(std::string_view yaml, const std::string& source,
+                                 const EnvLookup& env);
 
 /// The embedded default: configFromGoEnv (config/go_env.h) over the Go variables in `env`, without
 /// modules: one goproxy target per http(s) GOPROXY entry up to direct/off (default

@@ -14,6 +14,8 @@ const char* toString(TargetKind kind) {
       return "http";
     case TargetKind::Chain:
       return "chain";
+    case TargetKind::Dns:
+      return "dns";
   }
   return "unknown";
 }
@@ -36,6 +38,18 @@ const char* toString(HttpVersion version) {
       return "1.1";
     case HttpVersion::Http2:
       return "2";
+  }
+  return "unknown";
+}
+
+const char* toString(DnsRecordType type) {
+  switch (type) {
+    case DnsRecordType::A:
+      return "A";
+    case DnsRecordType::Aaaa:
+      return "AAAA";
+    case DnsRecordType::Cname:
+      return "CNAME";
   }
   return "unknown";
 }

@@ -11,6 +11,8 @@
 #include <set>
 #include <utility>
 
+#include "net/http_fetch.h"
+
 #ifndef GOMODPROBE_VERSION
 #define GOMODPROBE_VERSION "dev"
 #endif
@@ -113,6 +115,10 @@ void ProbeCollector::setTargets(const std::vector<TargetConfig>& targets) {
     if (old != targets_.end() && old->second.kind == target.kind) state = std::move(old->second);
     state.kind = target.kind;
     state.versions = target.http_versions;
+    state.host.clear();
+    if (const auto parts = net::splitUrl(target.requestUrl()); parts && !target.url.empty()) {
+      state.host = parts->host;
+    }
     next.emplace(target.name, std::move(state));
   }
   targets_ = std::move(next);
@@ -206,8 +212,28 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
       b.family("gomodprobe_dns_answers", "Addresses in the last answer per resolver and family.",
                MetricType::Gauge);
   auto& agree = b.family("gomodprobe_dns_resolvers_agree",
-                         "1 if every resolver returned the same address set in the last run.",
+                         "1 if every resolver returned the same answers for the name in the last "
+                         "run (name: the URL's host, or each name of a dns target).",
                          MetricType::Gauge);
+  auto& dns_rcode = b.family("gomodprobe_dns_rcode",
+                             "Response code of the last answer (dns targets; 0 NOERROR, 2 "
+                             "SERVFAIL, 3 NXDOMAIN, 5 REFUSED; absent when no answer came).",
+                             MetricType::Gauge);
+  auto& dns_ttl = b.family("gomodprobe_dns_ttl_seconds",
+                           "Minimum TTL of the records of the type in the last answer (dns "
+                           "targets; absent when there were none).",
+                           MetricType::Gauge);
+  auto& dns_query_duration = b.family(
+      "gomodprobe_dns_query_duration_seconds",
+      "Duration of the last query (dns targets; the timeout when none came).", MetricType::Gauge);
+  auto& dns_query_answers =
+      b.family("gomodprobe_dns_query_answers",
+               "Records of the type in the last answer (dns targets).", MetricType::Gauge);
+  auto& proxy_info = b.family("gomodprobe_proxy_info",
+                              "The HTTP(S) proxy the target's last run went through (always 1; "
+                              "no credentials). dns=\"proxy\": the proxy resolved the target's "
+                              "name, so there is no resolve phase nor DNS series.",
+                              MetricType::Gauge);
   auto& last_run = b.family("gomodprobe_probe_last_run_timestamp_seconds",
                             "Start of the last finished run, Unix seconds.", MetricType::Gauge);
   auto& step_duration = b.family("gomodprobe_module_fetch_duration_seconds",
@@ -291,7 +317,23 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
                            static_cast<double>(lookup.ipv6.size()));
     }
     if (last.resolvers_agree) {
-      FamilyBuilder::gauge(agree, {{"target", name}}, *last.resolvers_agree ? 1 : 0);
+      FamilyBuilder::gauge(agree, {{"target", name}, {"name", state.host}},
+                           *last.resolvers_agree ? 1 : 0);
+    }
+    for (const auto& a : last.names_agree) {
+      FamilyBuilder::gauge(agree, {{"target", name}, {"name", a.name}}, a.agree ? 1 : 0);
+    }
+    for (const auto& q : last.dns_queries) {
+      const Labels labels{
+          {"target", name}, {"resolver", q.resolver}, {"name", q.name}, {"type", toString(q.type)}};
+      if (q.rcode) FamilyBuilder::gauge(dns_rcode, labels, *q.rcode);
+      if (q.ttl_seconds) FamilyBuilder::gauge(dns_ttl, labels, *q.ttl_seconds);
+      FamilyBuilder::gauge(dns_query_duration, labels, q.duration_seconds);
+      FamilyBuilder::gauge(dns_query_answers, labels, static_cast<double>(q.answers.size()));
+    }
+    if (!last.proxy.empty()) {
+      FamilyBuilder::gauge(proxy_info, {{"target", name}, {"proxy", last.proxy}, {"dns", "proxy"}},
+                           1);
     }
     for (const auto& [step, data] : state.module_steps) {
       FamilyBuilder::histogram(step_duration,

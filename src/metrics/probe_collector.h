@@ -81,6 +81,7 @@ class ProbeCollector final : public prometheus::Collectable {
     std::map<ModuleStep, HistogramData> module_steps;
     std::optional<ProbeResult> last;
     std::optional<TlsInfo> tls;  // last TLS seen: kept while a run fails before the handshake
+    std::string host;            // the URL's host: `name` of resolvers_agree for HTTP kinds
   };
 
   BuildInfo build_info_;

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "probe/failure_mapping.h"
 
@@ -109,7 +111,157 @@ void onAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int 
   state.finishIfComplete();
 }
 
+constexpr int kHeaderSize = 12;
+constexpr int kRrFixedSize = 10;  // type, class, TTL, RDLENGTH
+
+std::uint16_t read16(const unsigned char* p) {
+  return static_cast<std::uint16_t>((static_cast<unsigned>(p[0]) << 8U) | p[1]);
+}
+std::uint32_t read32(const unsigned char* p) {
+  return (static_cast<std::uint32_t>(p[0]) << 24U) | (static_cast<std::uint32_t>(p[1]) << 16U) |
+         (static_cast<std::uint32_t>(p[2]) << 8U) | p[3];
+}
+
+/// Skips one (possibly compressed) name at `p`; false when it runs past the message.
+bool skipName(const unsigned char* abuf, int alen, const unsigned char*& p) {
+  char* name = nullptr;
+  long length = 0;
+  if (ares_expand_name(p, abuf, alen, &name, &length) != ARES_SUCCESS) return false;
+  ares_free_string(name);
+  p += length;
+  return p <= abuf + alen;
+}
+
+/// The CNAME records of the answer section (targets and TTLs); false when malformed.
+bool parseCnames(const unsigned char* abuf, int alen, std::vector<std::string>& targets,
+                 std::optional<std::uint32_t>& ttl) {
+  if (alen < kHeaderSize) return false;
+  const int questions = read16(abuf + 4);
+  const int answers = read16(abuf + 6);
+  const unsigned char* p = abuf + kHeaderSize;
+  const unsigned char* end = abuf + alen;
+  for (int i = 0; i < questions; ++i) {
+    if (!skipName(abuf, alen, p) || end - p < 4) return false;
+    p += 4;
+  }
+  for (int i = 0; i < answers; ++i) {
+    if (!skipName(abuf, alen, p) || end - p < kRrFixedSize) return false;
+    const std::uint16_t type = read16(p);
+    const std::uint32_t record_ttl = read32(p + 4);
+    const std::uint16_t rdlength = read16(p + 8);
+    p += kRrFixedSize;
+    if (end - p < rdlength) return false;
+    if (type == ns_t_cname) {
+      char* target = nullptr;
+      long length = 0;
+      if (ares_expand_name(p, abuf, alen, &target, &length) != ARES_SUCCESS) return false;
+      targets.emplace_back(target);
+      ares_free_string(target);
+      ttl = ttl ? std::min(*ttl, record_ttl) : record_ttl;
+    }
+    p += rdlength;
+  }
+  return true;
+}
+
+struct QueryState {
+  std::function<void(DnsQuery)> done;
+  DnsQuery result;
+  std::chrono::steady_clock::time_point started;
+  const Clock* clock = nullptr;
+};
+
+/// Fills answers and TTL from a response; the parse status (ARES_SUCCESS, ARES_ENODATA, …).
+int parseRecords(DnsRecordType type, const unsigned char* abuf, int alen, DnsQuery& out) {
+  char text[INET6_ADDRSTRLEN] = {};
+  const auto keep_ttl = [&out](int ttl) {
+    const auto value = static_cast<std::uint32_t>(std::max(ttl, 0));
+    out.ttl_seconds = out.ttl_seconds ? std::min(*out.ttl_seconds, value) : value;
+  };
+  switch (type) {
+    case DnsRecordType::A: {
+      std::array<ares_addrttl, kMaxAddresses> ttls{};
+      int count = kMaxAddresses;
+      const int status = ares_parse_a_reply(abuf, alen, nullptr, ttls.data(), &count);
+      if (status != ARES_SUCCESS) return status;
+      for (int i = 0; i < count; ++i) {
+        const auto& entry = ttls[static_cast<std::size_t>(i)];
+        if (inet_ntop(AF_INET, &entry.ipaddr, text, sizeof text)) out.answers.emplace_back(text);
+        keep_ttl(entry.ttl);
+      }
+      return ARES_SUCCESS;
+    }
+    case DnsRecordType::Aaaa: {
+      std::array<ares_addr6ttl, kMaxAddresses> ttls{};
+      int count = kMaxAddresses;
+      const int status = ares_parse_aaaa_reply(abuf, alen, nullptr, ttls.data(), &count);
+      if (status != ARES_SUCCESS) return status;
+      for (int i = 0; i < count; ++i) {
+        const auto& entry = ttls[static_cast<std::size_t>(i)];
+        if (inet_ntop(AF_INET6, &entry.ip6addr, text, sizeof text)) out.answers.emplace_back(text);
+        keep_ttl(entry.ttl);
+      }
+      return ARES_SUCCESS;
+    }
+    case DnsRecordType::Cname:
+      if (!parseCnames(abuf, alen, out.answers, out.ttl_seconds)) return ARES_EBADRESP;
+      return ARES_SUCCESS;
+  }
+  return ARES_EBADRESP;
+}
+
+void onQueryAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+  std::unique_ptr<std::shared_ptr<QueryState>> holder(
+      static_cast<std::shared_ptr<QueryState>*>(arg));
+  QueryState& state = **holder;
+  if (status == ARES_EDESTRUCTION) return;
+  DnsQuery& out = state.result;
+  out.duration_seconds =
+      std::chrono::duration<double>(state.clock->steadyNow() - state.started).count();
+  if (abuf != nullptr && alen >= kHeaderSize) {
+    out.rcode = abuf[3] & 0x0F;
+    if (status == ARES_SUCCESS || status == ARES_ENODATA) {
+      const int parsed = parseRecords(out.type, abuf, alen, out);
+      if (parsed != ARES_SUCCESS && parsed != ARES_ENODATA) status = parsed;
+    }
+  }
+  std::sort(out.answers.begin(), out.answers.end());
+  if (status == ARES_SUCCESS && out.answers.empty()) status = ARES_ENODATA;
+  out.reason = probe::reasonFromAresStatus(status);
+  if (out.reason != FailureReason::None) {
+    out.detail = ares_strerror(status);
+    if (out.reason == FailureReason::DnsNoAnswer) out.answers.clear();
+  }
+  auto callback = std::move(state.done);
+  callback(std::move(out));
+}
+
 }  // namespace
+
+void queryDns(EventLoop& loop, const ResolverSpec& resolver, const std::string& name,
+              DnsRecordType type, std::function<void(DnsQuery)> done) {
+  auto state = std::make_shared<QueryState>();
+  state->done = std::move(done);
+  state->result.name = name;
+  state->result.resolver = resolver.label();
+  state->result.type = type;
+  state->clock = &loop.clock();
+  state->started = loop.clock().steadyNow();
+  std::string error;
+  ares_channel channel = loop.resolverChannel(resolver, &error);
+  if (channel == nullptr) {
+    state->result.reason = FailureReason::DnsError;
+    state->result.detail = error;
+    auto callback = std::move(state->done);
+    callback(std::move(state->result));
+    return;
+  }
+  const int rr_type = type == DnsRecordType::A      ? ns_t_a
+                      : type == DnsRecordType::Aaaa ? ns_t_aaaa
+                                                    : ns_t_cname;
+  ares_query(channel, name.c_str(), ns_c_in, rr_type, onQueryAnswer,
+             new std::shared_ptr<QueryState>(state));  // NOLINT(cppcoreguidelines-owning-memory)
+}
 
 void lookup(EventLoop& loop, const ResolverSpec& resolver, const std::string& host,
             IpProtocol protocol, std::function<void(DnsLookup)> done) {

@@ -19,4 +19,15 @@ namespace gomodprobe::net {
 void lookup(EventLoop& loop, const ResolverSpec& resolver, const std::string& host,
             IpProtocol protocol, std::function<void(DnsLookup)> done);
 
+/// One query of the dns kind: `type` for `name` with one resolver (ares_query: exact name, no
+/// search domains, no /etc/hosts), timed from send to answer. The result carries the response
+/// code from the answer's header (also for NXDOMAIN/SERVFAIL/REFUSED answers), the records of
+/// the type in the answer section (A/AAAA via ares_parse_a_reply/ares_parse_aaaa_reply with
+/// their TTLs; CNAME by walking the answer section with ares_expand_name) and their minimum TTL.
+/// Reason: the c-ares status's (reasonFromAresStatus), dns_no_answer for NOERROR without a record
+/// of the type, dns_error for an answer that cannot be parsed. `done` runs exactly once on the
+/// loop thread, possibly before queryDns() returns. Never throws.
+void queryDns(EventLoop& loop, const ResolverSpec& resolver, const std::string& name,
+              DnsRecordType type, std::function<void(DnsQuery)> done);
+
 }  // namespace gomodprobe::net

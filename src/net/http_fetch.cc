@@ -6,10 +6,13 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
+#include <string_view>
 #include <utility>
 
 #include "net/handles.h"
+#include "net/proxy.h"
 #include "probe/failure_mapping.h"
 
 #ifndef GOMODPROBE_VERSION
@@ -106,6 +109,24 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     return size * count;
   }
 
+  /// Times the CONNECT tunnel: curl reports the CONNECT request it sends (CURLINFO_HEADER_OUT,
+  /// "CONNECT host:port …") and each header line of the proxy's answer (CURLINFO_HEADER_IN) to
+  /// the debug callback; the blank line ending that answer marks the tunnel's end. Only installed
+  /// when a proxy is used (CURLOPT_VERBOSE is needed for the callback to run).
+  static int onDebug(CURL* /*easy*/, curl_infotype type, char* data, std::size_t size, void* user) {
+    auto* self = static_cast<FetchImpl*>(user);
+    const std::string_view text(data, size);
+    if (type == CURLINFO_HEADER_OUT && text.rfind("CONNECT ", 0) == 0) {
+      if (!self->connect_sent_) self->connect_sent_ = self->loop_.clock().steadyNow();
+      self->in_connect_ = true;
+    } else if (type == CURLINFO_HEADER_IN && self->in_connect_ &&
+               (text == "\r\n" || text == "\n")) {
+      self->connect_answered_ = self->loop_.clock().steadyNow();
+      self->in_connect_ = false;
+    }
+    return 0;
+  }
+
   static std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
     auto* self = static_cast<FetchImpl*>(user);
     const std::size_t n = size * count;
@@ -150,8 +171,20 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     // No proxy unless configured: curl would otherwise pick up HTTPS_PROXY from the environment
-    // and the phases would describe the proxy, not the target.
-    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    // (the target's proxy_from_environment captured it at config load instead).
+    curl_easy_setopt(easy, CURLOPT_PROXY, request_.proxy.c_str());
+    if (!request_.proxy.empty()) {
+      curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+      // The proxy's CONNECT answer must not reach onHeader (it would take the TLS info early).
+      curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+      curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, &FetchImpl::onDebug);
+      curl_easy_setopt(easy, CURLOPT_DEBUGDATA, this);
+      curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
+      if (!request_.ca_file.empty()) {
+        curl_easy_setopt(easy, CURLOPT_PROXY_CAINFO, request_.ca_file.c_str());
+        curl_easy_setopt(easy, CURLOPT_PROXY_CAPATH, "/etc/ssl/certs");
+      }
+    }
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_.data());
     if (resolve_) curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_.get());
     if (headers_) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_.get());
@@ -205,8 +238,15 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &starttransfer);
     curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
     const auto idx = [](Phase p) { return static_cast<std::size_t>(p); };
+    double tunnel = 0;
+    if (connect_sent_ && connect_answered_) {
+      tunnel = std::chrono::duration<double>(*connect_answered_ - *connect_sent_).count();
+      out.phases[idx(Phase::ProxyConnect)] = tunnel;
+    }
     if (connect > 0) out.phases[idx(Phase::Connect)] = seconds(connect - lookup);
-    if (appconnect > 0) out.phases[idx(Phase::Tls)] = seconds(appconnect - connect);
+    if (appconnect > 0) {
+      out.phases[idx(Phase::Tls)] = std::max(0.0, seconds(appconnect - connect) - tunnel);
+    }
     if (starttransfer > 0) {
       out.phases[idx(Phase::Processing)] = seconds(starttransfer - pretransfer);
     }
@@ -243,11 +283,15 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     long local_port = 0;
     curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &local_port);
     const bool tcp_connected = connect > 0 || local_port > 0;
+    const std::string via = request_.proxy.empty()
+                                ? std::string()
+                                : " (through proxy " + redactProxyUrl(request_.proxy) + ")";
     if (!code) {
       out.reason = tcp_connected ? FailureReason::Timeout : FailureReason::ConnectTimeout;
-      out.detail = "deadline exceeded";
+      out.detail = "deadline exceeded" + via;
       return;
     }
+    if (*code != CURLE_OK && !request_.proxy.empty() && proxyFailure(*code, out)) return;
     if (*code != CURLE_OK) {
       probe::CurlFailure failure;
       failure.code = *code;
@@ -277,9 +321,55 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     out.ok = true;
   }
 
+  /// Failures of the proxy itself (before the tunnel was up): proxy_error with a detail naming
+  /// the proxy (without credentials). False when the failure is the target's.
+  bool proxyFailure(CURLcode code, FetchResponse& out) {
+    CURL* easy = easy_.get();
+    const std::string proxy = redactProxyUrl(request_.proxy);
+    long connect_code = 0;
+    curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+    long os_errno = 0;
+    curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+    const bool tunnel_up = connect_code >= 200 && connect_code <= 299;
+    std::string detail;
+    if (connect_code != 0 && !tunnel_up) {
+      detail = "proxy " + proxy + " refused CONNECT: HTTP " + std::to_string(connect_code);
+    } else if (code == CURLE_COULDNT_RESOLVE_PROXY) {
+      detail = "cannot resolve proxy " + proxy;
+    } else if (code == CURLE_COULDNT_CONNECT) {
+      detail = std::string(os_errno == ECONNREFUSED ? "connect refused to proxy "
+                                                    : "cannot connect to proxy ") +
+               proxy + ": " + error_.data();
+    } else if (code == CURLE_PROXY) {
+      detail = "proxy " + proxy + " handshake failed: " + error_.data();
+    } else if (!tunnel_up && connect_sent_ && !connect_answered_ &&
+               probe::reasonFromCurl(probe::CurlFailure{code, os_errno, 0, true}) ==
+                   FailureReason::HttpProtocol) {
+      detail = "proxy " + proxy + " broke the CONNECT exchange: " + error_.data();
+    } else if (!tunnel_up && !connect_sent_ && request_.proxy.rfind("https://", 0) == 0 &&
+               isTlsReason(probe::reasonFromCurl(probe::CurlFailure{code, os_errno, 0, true}))) {
+      // TLS with an https proxy failed before any CONNECT was sent.
+      detail = "TLS with proxy " + proxy + " failed: " + error_.data();
+    } else {
+      return false;
+    }
+    out.reason = FailureReason::ProxyError;
+    out.detail = bounded(scrubProxyCredentials(detail, request_.proxy));
+    return true;
+  }
+
+  static bool isTlsReason(FailureReason reason) {
+    return reason == FailureReason::TlsHandshake || reason == FailureReason::TlsCertExpired ||
+           reason == FailureReason::TlsCertUntrusted ||
+           reason == FailureReason::TlsHostnameMismatch;
+  }
+
   void finish() {
     if (finished_) return;
     finished_ = true;
+    if (!request_.proxy.empty()) {
+      response_.detail = scrubProxyCredentials(std::move(response_.detail), request_.proxy);
+    }
     auto done = std::move(done_);
     done(std::move(response_));
   }
@@ -298,6 +388,9 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
   bool tls_captured_ = false;
   bool body_too_large_ = false;
   bool write_failed_ = false;
+  bool in_connect_ = false;  // between our CONNECT and the end of the proxy's answer
+  std::optional<std::chrono::steady_clock::time_point> connect_sent_;
+  std::optional<std::chrono::steady_clock::time_point> connect_answered_;
 };
 
 }  // namespace

@@ -31,6 +31,10 @@ struct FetchRequest {
   std::uint64_t max_body_bytes = 64ULL << 20;  ///< longer bodies fail with http_protocol
   /// When set, the body is written to this open file instead of memory (not owned).
   std::FILE* body_file = nullptr;
+  /// HTTP(S) proxy ("http://[user:pw@]host:port", "https://…"); empty = direct. https URLs go
+  /// through a CONNECT tunnel, http URLs are forwarded (absolute-form request), as the go command
+  /// does. The proxy's own name is resolved by curl (system resolver); `pin` is then ignored.
+  std::string proxy;
 };
 
 /// What one request gave. Never thrown: every failure is a reason.
@@ -40,7 +44,10 @@ struct FetchResponse {
   std::string detail;  ///< bounded, human-readable
   long status_code = 0;
   double negotiated_version = 0;  ///< 1.0, 1.1, 2, 3; 0 = no response
-  /// connect, tls, processing, transfer in seconds (index as Phase; resolve is never set here).
+  /// connect, tls, processing, transfer, proxy_connect in seconds (index as Phase; resolve is
+  /// never set here). Through a proxy: connect is the TCP handshake with the proxy,
+  /// proxy_connect the CONNECT round trip, tls the TLS handshake(s) after it (with an https
+  /// proxy, the proxy's handshake is part of tls too).
   std::array<std::optional<double>, kPhaseCount> phases{};
   double total_seconds = 0;  ///< request start → end (or abort)
   std::optional<TlsInfo> tls;

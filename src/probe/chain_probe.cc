@@ -7,6 +7,7 @@
 #include "goproxy/module_path.h"
 #include "goproxy/private_lint.h"
 #include "net/http_fetch.h"
+#include "net/proxy.h"
 
 namespace gomodprobe::probe {
 
@@ -92,6 +93,10 @@ class ChainRun : public std::enable_shared_from_this<ChainRun> {
     request.deadline = deadline_;
     request.follow_redirects = true;
     request.max_body_bytes = 16ULL << 20;
+    request.proxy = net::proxyFor(target_, request.url);
+    if (!request.proxy.empty() && result_.proxy.empty()) {
+      result_.proxy = net::redactProxyUrl(request.proxy);
+    }
     std::weak_ptr<ChainRun> weak = weak_from_this();
     fetch_ = net::startFetch(loop_, std::move(request), [weak, entry](const net::FetchResponse& r) {
       auto self = weak.lock();

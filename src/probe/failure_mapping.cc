@@ -34,6 +34,7 @@ constexpr std::array kAllReasons = {
     FailureReason::SumdbInclusion,
     FailureReason::SumdbInconsistent,
     FailureReason::SumdbUnsupported,
+    FailureReason::ProxyError,
 };
 
 }  // namespace
@@ -158,6 +159,8 @@ std::string_view toLabel(FailureReason reason) {
       return "sumdb_inconsistent";
     case FailureReason::SumdbUnsupported:
       return "sumdb_unsupported";
+    case FailureReason::ProxyError:
+      return "proxy_error";
   }
   return "unknown";
 }
@@ -192,6 +195,8 @@ std::string_view toLabel(Phase phase) {
       return "processing";
     case Phase::Transfer:
       return "transfer";
+    case Phase::ProxyConnect:
+      return "proxy_connect";
   }
   return "unknown";
 }

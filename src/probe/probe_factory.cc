@@ -1,6 +1,7 @@
 #include "probe/probe_factory.h"
 
 #include "probe/chain_probe.h"
+#include "probe/dns_probe.h"
 #include "probe/goproxy_probe.h"
 #include "probe/http_probe.h"
 #include "probe/sumdb_probe.h"
@@ -16,6 +17,8 @@ ProbeFactory defaultProbeFactory(const ProbeEnv& env) {
         return std::make_unique<SumdbProbe>(target, loop, env.sumdb_state);
       case TargetKind::Chain:
         return std::make_unique<ChainProbe>(target, loop);
+      case TargetKind::Dns:
+        return std::make_unique<DnsProbe>(target, loop);
       case TargetKind::Http:
         break;
     }

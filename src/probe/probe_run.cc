@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "net/dns_lookup.h"
+#include "net/proxy.h"
 
 namespace gomodprobe::probe {
 
@@ -58,6 +59,12 @@ void ProbeRun::begin(std::string request_url) {
     return;
   }
   url_ = *parts;
+  // Through an HTTP(S) proxy the proxy resolves the target's name: no lookup of our own.
+  if (const std::string proxy = net::proxyFor(target_, target_.requestUrl()); !proxy.empty()) {
+    result_.proxy = net::redactProxyUrl(proxy);
+    startAttempts();
+    return;
+  }
   if (net::isIpLiteral(url_.host)) {
     address_ = url_.host;
     result_.address = address_;
@@ -118,7 +125,9 @@ net::FetchRequest ProbeRun::requestFor(const std::string& url) const {
 
 void ProbeRun::fetch(net::FetchRequest request, net::Fetch::Callback done) {
   if (finished_) return;
-  if (request.pin.empty() && !address_.empty() && !net::isIpLiteral(url_.host)) {
+  if (request.proxy.empty()) request.proxy = net::proxyFor(target_, request.url);
+  if (request.pin.empty() && request.proxy.empty() && !address_.empty() &&
+      !net::isIpLiteral(url_.host)) {
     if (auto parts = net::splitUrl(request.url); parts && parts->host == url_.host) {
       request.pin = net::resolvePin(url_.host, parts->port, address_);
     }

@@ -279,7 +279,8 @@ TEST_F(AgentBinaryTest, DaemonExposesCorrectMetricsAndReloads) {
   EXPECT_EQ(sample(metrics, "gomodprobe_http_success{target=\"badgw\",http_version=\"1.1\"}"), 0);
   EXPECT_EQ(sample(metrics, "gomodprobe_tls_cert_not_after_timestamp_seconds{target=\"h2\"}"),
             net_->goodCertNotAfter());
-  EXPECT_EQ(sample(metrics, "gomodprobe_dns_resolvers_agree{target=\"split\"}"), 0);
+  EXPECT_EQ(sample(metrics, "gomodprobe_dns_resolvers_agree{target=\"split\",name=\"split.test\"}"),
+            0);
   EXPECT_EQ(sample(metrics, "gomodprobe_dns_answers{target=\"split\",resolver=\"" +
                                 net_->dnsSecondary() + "\",family=\"ipv4\"}"),
             1);

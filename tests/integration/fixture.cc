@@ -739,6 +739,8 @@ NetFixture::Child NetFixture::spawnDnsmasq(bool primary, uint16_t port) {
       "--host-record=proxy.test,127.0.0.1",
       "--host-record=v6.test,::1",
       std::string("--host-record=split.test,") + (primary ? "127.0.0.1" : "127.0.0.2"),
+      "--cname=alias.test,good.test",
+      std::string("--local-ttl=") + (primary ? "60" : "30"),
   };
   if (primary) {
     argv.push_back("--server=/servfail.test/127.0.0.1#" + std::to_string(servfail_port_));

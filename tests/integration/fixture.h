@@ -38,9 +38,12 @@
 //   split.test     AAAA  NOERROR, 0 answers              same
 //   v6.test        AAAA  NOERROR, ::1                    same
 //   v6.test        A     NOERROR, 0 answers (NODATA)     same
+//   alias.test     CNAME NOERROR, good.test              same
+//   alias.test     A     NOERROR, CNAME good.test + 127.0.0.1  same
 //   servfail.test  any   SERVFAIL (rcode 2)              NXDOMAIN (rcode 3)
 //   <other>.test   any   NXDOMAIN (rcode 3)              same
 //   outside .test  any   REFUSED (rcode 5, no upstream)  same
+// TTL of every local answer: 60 s from the primary, 30 s from the secondary (--local-ttl).
 // dnsmasq never produces SERVFAIL itself for an unreachable upstream: forwarding to a port with
 // nothing listening gives no reply at all (client timeout) and an unusable server address gives
 // REFUSED. So the primary forwards servfail.test (and subdomains) to a tiny in-process UDP

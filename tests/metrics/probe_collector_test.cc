@@ -97,7 +97,8 @@ TEST(ProbeCollectorTest, ExportsTheContractAfterASuccessfulRun) {
                               "1800000000"));
   EXPECT_THAT(text, HasSubstr("gomodprobe_tls_info{target=\"proxy-a\",version=\"TLSv1.3\",cipher="
                               "\"TLS_AES_256_GCM_SHA384\"} 1"));
-  EXPECT_THAT(text, HasSubstr("gomodprobe_dns_resolvers_agree{target=\"proxy-a\"} 0"));
+  EXPECT_THAT(
+      text, HasSubstr("gomodprobe_dns_resolvers_agree{target=\"proxy-a\",name=\"proxy.test\"} 0"));
   EXPECT_THAT(text,
               HasSubstr("gomodprobe_dns_answers{target=\"proxy-a\",resolver=\"127.0.0.1:5353\","
                         "family=\"ipv4\"} 1"));
