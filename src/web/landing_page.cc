@@ -55,17 +55,24 @@ std::string phasesCell(const ProbeResult& r) {
     out += "<div class=\"line bad\">resolvers disagree</div>";
   }
   for (const auto& h : r.http) {
+    std::string phases;
+    for (std::size_t p = 0; p < kPhaseCount; ++p) {
+      if (!h.phases[p]) continue;
+      phases += fmt::format("{}{} {}", phases.empty() ? "" : ", ", toLabel(static_cast<Phase>(p)),
+                            ms(h.phases[p]));
+    }
     out += fmt::format(
-        "<div class=\"line http\"><b>http/{}</b> <span class=\"{}\">{}</span> status {} via {}: "
-        "resolve {}, connect {}, tls {}, processing {}, transfer {}{}</div>",
-        toString(h.requested), h.success ? "ok" : "bad", h.success ? "ok" : "FAIL", h.status_code,
-        versionText(h.negotiated_version), ms(h.phases[0]), ms(h.phases[1]), ms(h.phases[2]),
-        ms(h.phases[3]), ms(h.phases[4]),
+        "<div class=\"line http\"><b>http/{}</b> <span class=\"{}\">{}</span> {}: {}{}</div>",
+        toString(h.requested), h.success ? "good" : "bad", h.success ? "ok" : "FAIL",
+        h.negotiated_version == 0
+            ? std::string("no response")
+            : fmt::format("status {} via {}", h.status_code, versionText(h.negotiated_version)),
+        phases.empty() ? "no phase reached" : phases,
         h.tls ? " (" + htmlEscape(h.tls->version) + ")" : std::string());
   }
   for (const auto& m : r.modules) {
     out += fmt::format("<div class=\"line\">module {}@{} <span class=\"{}\">{}</span>",
-                       htmlEscape(m.module), htmlEscape(m.requested), m.success ? "ok" : "bad",
+                       htmlEscape(m.module), htmlEscape(m.requested), m.success ? "good" : "bad",
                        m.success ? "ok" : "FAIL");
     if (!m.version.empty()) out += " " + htmlEscape(m.version);
     for (const auto& s : m.steps) {
@@ -105,8 +112,8 @@ constexpr std::string_view kStyle =
     "th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}"
     "th{background:#eee}tr.fail td.result{background:#f8d0d0;font-weight:bold}"
     "tr.ok td.result{background:#d4f0d4}tr.pending td.result{background:#eee}"
-    ".bad{color:#b00000}.ok{color:#006000}.line{white-space:nowrap}"
-    "td.detail .line{white-space:normal;max-width:28em}";
+    ".bad{color:#b00000}.good{color:#006000}td.reason{color:#b00000;font-weight:bold}"
+    "td.detail{max-width:30em;overflow-wrap:anywhere}.line{margin:1px 0}";
 
 }  // namespace
 
@@ -177,7 +184,7 @@ std::string renderLandingPage(const std::vector<metrics::TargetSnapshot>& target
   out += "<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/-/healthy\">Health</a></p>\n";
   out +=
       "<table id=\"targets\"><thead><tr><th>Target</th><th>Kind</th><th>Result</th>"
-      "<th>Last run</th><th>Duration</th><th>Phases</th><th>Reason</th><th>Detail</th>"
+      "<th>Reason</th><th>Last run</th><th>Duration</th><th>Phases</th><th>Detail</th>"
       "<th>Runs</th><th>Debug</th></tr></thead>\n<tbody>\n";
   for (const auto& t : targets) {
     const std::string name = htmlEscape(t.name);
@@ -190,10 +197,10 @@ std::string renderLandingPage(const std::vector<metrics::TargetSnapshot>& target
     } else {
       const ProbeResult& r = *t.last;
       out += fmt::format(
-          "<td class=\"result\">{}</td><td>{}<br>{}</td><td>{}</td><td>{}</td>"
-          "<td class=\"reason\">{}</td><td class=\"detail\">{}</td>",
-          r.success ? "ok" : "FAIL", utcTime(r.started_at), ago(r.started_at, info.now),
-          ms(r.duration_seconds), phasesCell(r), r.success ? "-" : htmlEscape(toLabel(r.reason)),
+          "<td class=\"result\">{}</td><td class=\"reason\">{}</td><td>{}<br>{}</td><td>{}</td>"
+          "<td>{}</td><td class=\"detail\">{}</td>",
+          r.success ? "ok" : "FAIL", r.success ? "-" : htmlEscape(toLabel(r.reason)),
+          utcTime(r.started_at), ago(r.started_at, info.now), ms(r.duration_seconds), phasesCell(r),
           detailCell(r));
     }
     out += fmt::format("<td>{} runs, {} failed</td><td><a href=\"{}\">probe now</a></td></tr>\n",

@@ -1,10 +1,12 @@
 #include "web/web_server.h"
 
 #include <CivetServer.h>
+#include <dlfcn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <prometheus/text_serializer.h>
 
+#include <filesystem>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -191,6 +193,39 @@ int logMessage(const mg_connection* conn, const char* message) {
   return 1;  // handled: civetweb writes nothing itself
 }
 
+// civetweb 1.15 (Debian 12) dlopen()s "libcrypto.so" and "libssl.so" and wants the OpenSSL 1.1
+// API; the shims in <binary>/../lib/gomodprobe (src/civetweb_tls) carry those SONAMEs, depend on
+// OpenSSL 3 and add the one missing symbol. Loading them first makes civetweb's dlopen() find them.
+class OpenSslShims {
+ public:
+  OpenSslShims() {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    directory_ = (exe.parent_path().parent_path() / "lib" / "gomodprobe").string();
+    for (const char* name : {"libcrypto.so", "libssl.so"}) {
+      const std::string path = directory_ + "/" + name;
+      if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
+        handles_.push_back(handle);
+      } else {
+        const char* error = dlerror();
+        error_ += (error_.empty() ? "" : "; ") + std::string(error != nullptr ? error : path);
+      }
+    }
+  }
+  ~OpenSslShims() {
+    for (auto it = handles_.rbegin(); it != handles_.rend(); ++it) dlclose(*it);
+  }
+  OpenSslShims(const OpenSslShims&) = delete;
+  OpenSslShims& operator=(const OpenSslShims&) = delete;
+  /// Why a shim could not be loaded ("" when both are).
+  [[nodiscard]] const std::string& error() const { return error_; }
+
+ private:
+  std::string directory_;
+  std::string error_;
+  std::vector<void*> handles_;
+};
+
 class LandingHandler final : public CivetHandler {
  public:
   explicit LandingHandler(std::function<std::string()> page) : page_(std::move(page)) {}
@@ -298,6 +333,11 @@ class WebServer::Impl {
     CivetCallbacks callbacks{};
     callbacks.log_message = &logMessage;
     if (web_config.tls) {
+      shims_ = std::make_unique<OpenSslShims>();
+      if (!shims_->error().empty()) {
+        logging::get("web")->warn("civetweb OpenSSL shims not loaded, TLS may fail: {}",
+                                  shims_->error());
+      }
       ports += "s";  // civetweb: an 's' suffix makes the port TLS-only
       callbacks.init_ssl = &initSsl;
       options.insert(options.end(), {"ssl_protocol_version", "4"});  // no SSLv2/3, TLS 1.0/1.1
@@ -307,8 +347,12 @@ class WebServer::Impl {
       server_ = std::make_unique<CivetServer>(options, &callbacks, &start_);
     } catch (const CivetException& e) {
       std::lock_guard lock(start_.mutex);
+      std::string hint;
+      if (shims_ && !shims_->error().empty()) {
+        hint = " (civetweb's OpenSSL shims were not loaded: " + shims_->error() + ")";
+      }
       throw std::runtime_error("cannot listen on " + listen + ": " +
-                               (start_.error.empty() ? e.what() : start_.error));
+                               (start_.error.empty() ? e.what() : start_.error) + hint);
     }
     {
       std::lock_guard lock(start_.mutex);
@@ -338,6 +382,7 @@ class WebServer::Impl {
   ProbeHandler probe_;
   AuthHandler auth_;
   StartContext start_;
+  std::unique_ptr<OpenSslShims> shims_;  // outlives server_
   std::unique_ptr<CivetServer> server_;
 };
 

@@ -77,9 +77,12 @@ TEST(LandingPageTest, ListsEveryTargetWithResultReasonAndPhases) {
   EXPECT_THAT(page, HasSubstr("2023-11-14 22:13:20 UTC<br>30&nbsp;s ago"));
   // The healthy one: ok and phases per HTTP version.
   EXPECT_THAT(page, HasSubstr("<tr class=\"ok\" id=\"target-h2\">"));
-  EXPECT_THAT(page, HasSubstr("<b>http/2</b> <span class=\"ok\">ok</span> status 200 via HTTP/2: "
+  EXPECT_THAT(page, HasSubstr("<b>http/2</b> <span class=\"good\">ok</span> status 200 via HTTP/2: "
                               "resolve 0.1&nbsp;ms, connect 0.2&nbsp;ms, tls 1.5&nbsp;ms, "
                               "processing 0.7&nbsp;ms, transfer 0.1&nbsp;ms (TLSv1.3)"));
+  // The failing attempts: only the phases reached.
+  EXPECT_THAT(page, HasSubstr("<b>http/1.1</b> <span class=\"bad\">FAIL</span> no response: "
+                              "resolve 1.0&nbsp;ms, connect 2.5&nbsp;ms</div>"));
   // Not run yet.
   EXPECT_THAT(page, HasSubstr("<tr class=\"pending\" id=\"target-new\">"));
   // Links.
