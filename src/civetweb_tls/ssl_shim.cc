@@ -12,6 +12,7 @@
 
 #undef SSL_get_peer_certificate
 
+// NOLINTNEXTLINE(readability-identifier-naming): OpenSSL's name
 extern "C" __attribute__((visibility("default"))) X509* SSL_get_peer_certificate(const SSL* ssl) {
   return SSL_get1_peer_certificate(ssl);
 }

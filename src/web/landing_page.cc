@@ -21,7 +21,7 @@ std::string utcTime(double unix_seconds) {
   if (gmtime_r(&t, &tm) == nullptr) return "-";
   std::array<char, 32> buffer{};
   const std::size_t n = std::strftime(buffer.data(), buffer.size(), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return std::string(buffer.data(), n);
+  return {buffer.data(), n};
 }
 
 std::string ago(double then, std::chrono::system_clock::time_point now) {
@@ -62,7 +62,7 @@ std::string phasesCell(const ProbeResult& r) {
                             ms(h.phases[p]));
     }
     out += fmt::format(
-        "<div class=\"line http\"><b>http/{}</b> <span class=\"{}\">{}</span> {}: {}{}</div>",
+        R"(<div class="line http"><b>http/{}</b> <span class="{}">{}</span> {}: {}{}</div>)",
         toString(h.requested), h.success ? "good" : "bad", h.success ? "ok" : "FAIL",
         h.negotiated_version == 0
             ? std::string("no response")
@@ -71,7 +71,7 @@ std::string phasesCell(const ProbeResult& r) {
         h.tls ? " (" + htmlEscape(h.tls->version) + ")" : std::string());
   }
   for (const auto& m : r.modules) {
-    out += fmt::format("<div class=\"line\">module {}@{} <span class=\"{}\">{}</span>",
+    out += fmt::format(R"(<div class="line">module {}@{} <span class="{}">{}</span>)",
                        htmlEscape(m.module), htmlEscape(m.requested), m.success ? "good" : "bad",
                        m.success ? "ok" : "FAIL");
     if (!m.version.empty()) out += " " + htmlEscape(m.version);
@@ -171,7 +171,7 @@ std::string renderLandingPage(const std::vector<metrics::TargetSnapshot>& target
   }
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   if (info.refresh_seconds > 0) {
-    out += fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">", info.refresh_seconds);
+    out += fmt::format(R"(<meta http-equiv="refresh" content="{}">)", info.refresh_seconds);
   }
   out += fmt::format("<title>gomodprobe</title><style>{}</style></head><body>\n", kStyle);
   out += fmt::format(
@@ -190,7 +190,7 @@ std::string renderLandingPage(const std::vector<metrics::TargetSnapshot>& target
     const std::string name = htmlEscape(t.name);
     const std::string link = htmlEscape("/probe?target=" + urlEncode(t.name) + "&debug=true");
     const char* row_class = !t.last ? "pending" : (t.last->success ? "ok" : "fail");
-    out += fmt::format("<tr class=\"{}\" id=\"target-{}\"><td class=\"name\">{}</td><td>{}</td>",
+    out += fmt::format(R"(<tr class="{}" id="target-{}"><td class="name">{}</td><td>{}</td>)",
                        row_class, name, name, toString(t.kind));
     if (!t.last) {
       out += "<td class=\"result\">pending</td><td>-</td><td>-</td><td>-</td><td>-</td><td>-</td>";

@@ -82,7 +82,8 @@ class Parser {
   }
 
   // Map entries in document order; non-string and duplicate keys are errors.
-  std::vector<std::pair<YAML::Node, YAML::Node>> entries(const YAML::Node& map) const {
+  [[nodiscard]] std::vector<std::pair<YAML::Node, YAML::Node>> entries(
+      const YAML::Node& map) const {
     std::vector<std::pair<YAML::Node, YAML::Node>> out;
     for (const auto& pair : map) {
       const YAML::Node key = pair.first;
@@ -98,13 +99,14 @@ class Parser {
     return out;
   }
 
-  std::string scalar(const YAML::Node& key, const YAML::Node& value) const {
+  [[nodiscard]] std::string scalar(const YAML::Node& key, const YAML::Node& value) const {
     if (value.IsNull()) fail(key, "\"" + key.Scalar() + "\" needs a value");
     if (!value.IsScalar()) fail(value, "\"" + key.Scalar() + "\" must be a string");
     return value.Scalar();
   }
 
-  TlsServerConfig parseTls(const YAML::Node& section_key, const YAML::Node& node) const {
+  [[nodiscard]] TlsServerConfig parseTls(const YAML::Node& section_key,
+                                         const YAML::Node& node) const {
     if (!node.IsMap()) fail(node, "\"tls_server_config\" must be a map");
     TlsServerConfig tls;
     bool has_cert = false;
@@ -166,7 +168,7 @@ class Parser {
     return tls;
   }
 
-  std::map<std::string, std::string> parseUsers(const YAML::Node& node) const {
+  [[nodiscard]] std::map<std::string, std::string> parseUsers(const YAML::Node& node) const {
     if (!node.IsMap()) fail(node, "\"basic_auth_users\" must be a map of user name to bcrypt hash");
     std::map<std::string, std::string> users;
     for (const auto& [key, value] : entries(node)) {

@@ -118,20 +118,21 @@ class AuthHandler final : public CivetAuthHandler {
 
 // What civetweb's start-up callbacks need: the TLS settings, and where to put the reason of a
 // failed start (civetweb's own log lines and our OpenSSL errors).
+// civetweb hands it back as const void*: the mutable part is what the callbacks report.
 struct StartContext {
   std::optional<TlsServerConfig> tls;
-  std::mutex mutex;
-  bool starting = true;  // guarded by mutex
-  std::string error;     // guarded by mutex
-  void fail(const std::string& message) {
+  mutable std::mutex mutex;
+  mutable bool starting = true;  // guarded by mutex
+  mutable std::string error;     // guarded by mutex
+  void fail(const std::string& message) const {
     std::lock_guard lock(mutex);
     if (starting) error += (error.empty() ? "" : "; ") + message;
   }
 };
 
-StartContext* startContextOf(const void* civet_server) {
+const StartContext* startContextOf(const void* civet_server) {
   const auto* server = static_cast<const CivetServer*>(civet_server);
-  return static_cast<StartContext*>(const_cast<void*>(server->getUserContext()));
+  return static_cast<const StartContext*>(server->getUserContext());
 }
 
 std::string opensslError() {
@@ -147,7 +148,7 @@ std::string opensslError() {
 // civetweb's init_ssl callback: configures the SSL_CTX civetweb made (it is OpenSSL's own, as
 // civetweb's libssl.so is the libssl this binary links) from exporter-toolkit settings.
 int initSsl(void* ssl_ctx, void* user_data) {
-  StartContext* start = startContextOf(user_data);
+  const StartContext* start = startContextOf(user_data);
   if (start == nullptr || !start->tls) return -1;
   const TlsServerConfig& tls = *start->tls;
   auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
@@ -186,7 +187,7 @@ int initSsl(void* ssl_ctx, void* user_data) {
 int logMessage(const mg_connection* conn, const char* message) {
   const mg_context* ctx = conn != nullptr ? mg_get_context(conn) : nullptr;
   const void* server = ctx != nullptr ? mg_get_user_data(ctx) : nullptr;
-  if (StartContext* start = server != nullptr ? startContextOf(server) : nullptr) {
+  if (const StartContext* start = server != nullptr ? startContextOf(server) : nullptr) {
     start->fail(message);
   }
   logging::get("web")->debug("civetweb: {}", message);
@@ -207,13 +208,16 @@ class OpenSslShims {
       if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
         handles_.push_back(handle);
       } else {
-        const char* error = dlerror();
+        const char* error = dlerror();  // NOLINT(concurrency-mt-unsafe): glibc's is per thread
         error_ += (error_.empty() ? "" : "; ") + std::string(error != nullptr ? error : path);
       }
     }
   }
   ~OpenSslShims() {
-    for (auto it = handles_.rbegin(); it != handles_.rend(); ++it) dlclose(*it);
+    while (!handles_.empty()) {  // in reverse order of loading
+      dlclose(handles_.back());
+      handles_.pop_back();
+    }
   }
   OpenSslShims(const OpenSslShims&) = delete;
   OpenSslShims& operator=(const OpenSslShims&) = delete;
