@@ -7,7 +7,8 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libarchive-dev
   libgtest-dev libgmock-dev
   clang-format clang-tidy
-  nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin
+  libcrypt-dev
+  nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium
   golang-go golang-golang-x-mod-dev
 )
 missing=()

@@ -19,6 +19,8 @@
 #include "metrics/probe_collector.h"
 #include "net/handles.h"
 #include "probe/probe_factory.h"
+#include "web/agent_handlers.h"
+#include "web/web_config.h"
 #include "web/web_server.h"
 
 namespace {
@@ -117,7 +119,8 @@ void exportGoEnvLint(gomodprobe::metrics::ProbeCollector& collector, const GoEnv
 }
 
 int runDaemon(const std::string& config_file, const std::string& listen,
-              const std::string& storage_path, const GoEnvOptions& go_env) {
+              const std::string& storage_path, const GoEnvOptions& go_env,
+              const std::string& web_config_file) {
   auto log = gomodprobe::logging::get("agent");
   // Signals are taken synchronously by this thread (sigwait); every other thread inherits the
   // blocked mask, so SIGHUP never interrupts the loop or a civetweb worker.
@@ -142,6 +145,13 @@ int runDaemon(const std::string& config_file, const std::string& listen,
   }
   collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
   exportGoEnvLint(*collector, go_env);
+  gomodprobe::web::WebConfig web_config;
+  try {
+    if (!web_config_file.empty()) web_config = gomodprobe::web::loadWebConfigFile(web_config_file);
+  } catch (const cfg::ConfigError& e) {
+    log->error("cannot load web config: {}", e.what());
+    return 1;
+  }
 
   gomodprobe::agent::Agent agent(clock, *collector,
                                  gomodprobe::probe::defaultProbeFactory(probeEnv(storage_path)));
@@ -166,8 +176,9 @@ int runDaemon(const std::string& config_file, const std::string& listen,
 
   std::unique_ptr<gomodprobe::web::WebServer> server;
   try {
-    server = std::make_unique<gomodprobe::web::WebServer>(listen, collector,
-                                                          gomodprobe::web::WebHandlers{reload, {}});
+    server = std::make_unique<gomodprobe::web::WebServer>(
+        listen, collector, gomodprobe::web::agentHandlers(agent, *collector, clock, reload),
+        web_config);
   } catch (const std::exception& e) {
     log->error("{}", e.what());
     agent.stop();
@@ -213,6 +224,10 @@ int main(int argc, char** argv) {
                  "YAML configuration file (default: targets from GOPROXY and GOSUMDB)");
   app.add_option("--web.listen-address", listen, "Address of /metrics and the web endpoints")
       ->capture_default_str();
+  std::string web_config_file;
+  app.add_option("--web.config.file", web_config_file,
+                 "YAML file with TLS and basic-auth settings of the web endpoints "
+                 "(Prometheus exporter-toolkit format)");
   app.add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -272,5 +287,5 @@ int main(int argc, char** argv) {
     if (from_go_env) config_file.clear();
     return runCheck(config_file, output, storage_path, go_env);
   }
-  return runDaemon(config_file, listen, storage_path, go_env);
+  return runDaemon(config_file, listen, storage_path, go_env, web_config_file);
 }

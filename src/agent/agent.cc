@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <condition_variable>
+
 #include "agent/logging.h"
 
 namespace gomodprobe::agent {
@@ -88,6 +90,63 @@ void Agent::startRun(const scheduler::StartOrder& order) {
     // A slot may have freed up for a waiting target: look again (on the loop, not re-entrantly).
     loop_.post([this] { tick(); });
   });
+}
+
+OnDemandOutcome Agent::runNow(const std::string& name, std::chrono::milliseconds loop_wait) {
+  if (on_demand_runs_.fetch_add(1) >= kMaxOnDemandRuns) {
+    on_demand_runs_.fetch_sub(1);
+    return {std::nullopt, OnDemandError::Busy};
+  }
+  class Release {
+   public:
+    explicit Release(std::atomic<int>& count) : count_(count) {}
+    Release(const Release&) = delete;
+    Release& operator=(const Release&) = delete;
+    ~Release() { count_.fetch_sub(1); }
+
+   private:
+    std::atomic<int>& count_;
+  } release(on_demand_runs_);
+
+  // Shared with the loop: the waiter may give up and leave before the run finishes.
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool taken = false;                  // guarded by mutex
+    std::optional<TargetConfig> target;  // guarded by mutex; nullopt: unknown name
+    std::optional<ProbeResult> result;   // guarded by mutex
+  };
+  auto state = std::make_shared<State>();
+  loop_.post([this, name, state] {
+    const auto it = targets_.find(name);
+    {
+      std::lock_guard lock(state->mutex);
+      state->taken = true;
+      if (it != targets_.end()) state->target = it->second;
+    }
+    state->changed.notify_all();
+    if (it == targets_.end()) return;
+    logging::get("agent")->debug("on-demand run of target={}", name);
+    auto probe = factory_(it->second, loop_);
+    probe->run([state](ProbeResult result) {
+      {
+        std::lock_guard lock(state->mutex);
+        state->result = std::move(result);
+      }
+      state->changed.notify_all();
+    });
+  });
+
+  std::unique_lock lock(state->mutex);
+  if (!state->changed.wait_for(lock, loop_wait, [&] { return state->taken; })) {
+    return {std::nullopt, OnDemandError::NoAnswer};
+  }
+  if (!state->target) return {std::nullopt, OnDemandError::UnknownTarget};
+  if (!state->changed.wait_for(lock, state->target->timeout + kOnDemandGrace,
+                               [&] { return state->result.has_value(); })) {
+    return {std::nullopt, OnDemandError::NoAnswer};
+  }
+  return {OnDemandRun{*state->target, std::move(*state->result)}, OnDemandError::None};
 }
 
 std::vector<ProbeResult> runOnce(const Config& config, const Clock& clock,

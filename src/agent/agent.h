@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +18,26 @@
 #include "scheduler/scheduler.h"
 
 namespace gomodprobe::agent {
+
+/// A run started on demand (GET /probe): the target's configuration when it started, and its
+/// result.
+struct OnDemandRun {
+  TargetConfig target;
+  ProbeResult result;
+};
+
+/// Why Agent::runNow() returned no run.
+enum class OnDemandError {
+  None,
+  UnknownTarget,  ///< no configured target has that name (nothing was started)
+  Busy,           ///< Agent::kMaxOnDemandRuns on-demand runs already in flight
+  NoAnswer,       ///< the loop did not take the run, or the run outlived its timeout + grace
+};
+
+struct OnDemandOutcome {
+  std::optional<OnDemandRun> run;  ///< set when error is None
+  OnDemandError error = OnDemandError::None;
+};
 
 /// The daemon: one loop thread running the scheduler and every probe, feeding a ProbeCollector.
 /// start(), applyConfig() and stop() may be called from any thread.
@@ -35,6 +57,20 @@ class Agent {
   /// Stops the loop (runs in flight are abandoned) and joins its thread.
   void stop();
 
+  /// Runs the configured target `name` once now, outside its schedule, and waits for the result
+  /// (blackbox_exporter's /probe, restricted to configured targets). The probe is made and run on
+  /// the loop thread like a scheduled run, with the target's own timeout; the result is not
+  /// recorded in the collector and does not count against the scheduler's concurrency cap.
+  /// Blocks the calling thread (never call it from the loop thread) for at most `loop_wait` until
+  /// the loop takes the run, then at most the target's timeout + kOnDemandGrace.
+  [[nodiscard]] OnDemandOutcome runNow(
+      const std::string& name, std::chrono::milliseconds loop_wait = std::chrono::seconds(5));
+
+  /// Cap on on-demand runs in flight at once (each holds one web worker thread).
+  static constexpr int kMaxOnDemandRuns = 4;
+  /// How long past its timeout an on-demand run is waited for.
+  static constexpr std::chrono::milliseconds kOnDemandGrace{2000};
+
  private:
   // ---- loop thread only ----
   void install(const Config& config);
@@ -50,6 +86,7 @@ class Agent {
   std::map<std::string, TargetConfig> targets_;   // loop thread only
   std::optional<net::EventLoop::TimerId> timer_;  // loop thread only
   std::thread thread_;
+  std::atomic<int> on_demand_runs_{0};
 };
 
 /// Runs every target of `config` once on the calling thread (at most max_concurrent_probes at a

@@ -146,6 +146,18 @@ void ProbeCollector::record(const ProbeResult& result) {
   state.last = result;
 }
 
+std::vector<TargetSnapshot> ProbeCollector::targetSnapshots() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TargetSnapshot> out;
+  out.reserve(targets_.size());
+  for (const auto& [name, state] : targets_) {
+    std::uint64_t failures = 0;
+    for (const auto& [reason, count] : state.failures) failures += count;
+    out.push_back(TargetSnapshot{name, state.kind, state.probes, failures, state.last});
+  }
+  return out;
+}
+
 void ProbeCollector::observeSchedulerLag(double seconds) {
   std::lock_guard lock(mutex_);
   scheduler_lag_.observe(seconds);

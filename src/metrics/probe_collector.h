@@ -50,6 +50,15 @@ struct BuildInfo {
 /// Versions of this build and of the libraries it runs with.
 [[nodiscard]] BuildInfo currentBuildInfo();
 
+/// One configured target as the landing page shows it.
+struct TargetSnapshot {
+  std::string name;
+  TargetKind kind = TargetKind::Http;
+  std::uint64_t probes = 0;    ///< finished runs
+  std::uint64_t failures = 0;  ///< failed runs (every reason)
+  std::optional<ProbeResult> last;
+};
+
 /// Turns probe results into the `gomodprobe_*` metric families (the contract in README.md). Thread
 /// safe: the loop thread records, scrapes collect. Series of targets removed by a reload vanish.
 class ProbeCollector final : public prometheus::Collectable {
@@ -69,6 +78,9 @@ class ProbeCollector final : public prometheus::Collectable {
   void setGoEnvLint(std::size_t errors, std::size_t warnings);
 
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
+  /// Every configured target, by name, with its counters and last result (a copy, taken under the
+  /// lock).
+  [[nodiscard]] std::vector<TargetSnapshot> targetSnapshots() const;
 
  private:
   struct TargetState {
