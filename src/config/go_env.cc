@@ -93,13 +93,26 @@ struct TargetSpec {
   std::map<std::string, std::string> go_env;
 };
 
-TargetConfig buildTarget(const TargetSpec& spec, const std::string& source,
+/// HTTPS_PROXY/HTTP_PROXY/NO_PROXY of the Go environment for parseConfig's proxy_from_environment
+/// (the upper-case names only: goEnvFromLookup already applied Go's upper-then-lower order).
+EnvLookup proxyLookup(const GoEnv& go_env) {
+  return [&go_env](std::string_view name) -> std::optional<std::string> {
+    if (name != "HTTPS_PROXY" && name != "HTTP_PROXY" && name != "NO_PROXY") return std::nullopt;
+    const auto it = go_env.vars.find(name);
+    return it == go_env.vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
+TargetConfig buildTarget(const TargetSpec& spec, const GoEnv& go_env, const std::string& source,
                          const std::string& what) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "targets" << YAML::Value << YAML::BeginSeq << YAML::BeginMap
       << YAML::Key << "name" << YAML::Value << "generated" << YAML::Key << "kind" << YAML::Value
       << spec.kind;
   for (const auto& [key, value] : spec.scalars) out << YAML::Key << key << YAML::Value << value;
+  if (!go_env.get("HTTPS_PROXY").empty() || !go_env.get("HTTP_PROXY").empty()) {
+    out << YAML::Key << "proxy_from_environment" << YAML::Value << true;
+  }
   if (!spec.modules.empty()) {
     out << YAML::Key << "modules" << YAML::Value << YAML::Flow << spec.modules;
   }
@@ -110,7 +123,7 @@ TargetConfig buildTarget(const TargetSpec& spec, const std::string& source,
   }
   out << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
   try {
-    Config parsed = parseConfig(out.c_str(), source);
+    Config parsed = parseConfig(out.c_str(), source, proxyLookup(go_env));
     return std::move(parsed.targets.at(0));
   } catch (const ConfigError& e) {
     throw ConfigError(source, 0, 0, what + ": " + e.message());
@@ -307,7 +320,7 @@ Config configFromGoEnv(const GoEnv& go_env, const GoEnvTargetOptions& options,
       if (escaped) spec.scalars.emplace_back("path", "/" + *escaped + "/@v/list");
     }
     if (!ca_file.empty()) spec.scalars.emplace_back("ca_file", ca_file);
-    TargetConfig target = buildTarget(spec, source, "GOPROXY entry \"" + entry.url + "\"");
+    TargetConfig target = buildTarget(spec, go_env, source, "GOPROXY entry \"" + entry.url + "\"");
     target.name = names.unique(nameFrom(hostOf(target.url)));
     config.targets.push_back(std::move(target));
   }
@@ -318,7 +331,7 @@ Config configFromGoEnv(const GoEnv& go_env, const GoEnvTargetOptions& options,
     for (const char* name : {"GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOSUMDB"}) {
       if (const std::string value = go_env.get(name); !value.empty()) spec.go_env[name] = value;
     }
-    TargetConfig target = buildTarget(spec, source, "GOPROXY");
+    TargetConfig target = buildTarget(spec, go_env, source, "GOPROXY");
     target.name = names.unique("goproxy-chain");
     config.targets.push_back(std::move(target));
   }
@@ -335,7 +348,8 @@ Config configFromGoEnv(const GoEnv& go_env, const GoEnvTargetOptions& options,
     if (!ca_file.empty()) spec.scalars.emplace_back("ca_file", ca_file);
     // Without an explicit URL the go command reaches the database through the proxies first.
     if (sumdb->url.empty() && proxies > 0) spec.scalars.emplace_back("goproxy", goproxy_value);
-    TargetConfig target = buildTarget(spec, source, "GOSUMDB \"" + go_env.get("GOSUMDB") + "\"");
+    TargetConfig target =
+        buildTarget(spec, go_env, source, "GOSUMDB \"" + go_env.get("GOSUMDB") + "\"");
     target.name = names.unique("sumdb-" + nameFrom(hostOf(target.url)));
     config.targets.push_back(std::move(target));
   }
@@ -343,7 +357,7 @@ Config configFromGoEnv(const GoEnv& go_env, const GoEnvTargetOptions& options,
   for (const ModuleSpec& module : private_modules) {
     TargetSpec spec{"vcs", {{"url", "https://" + module.path}, {"module", module.path}}, {}, {}};
     if (!ca_file.empty()) spec.scalars.emplace_back("ca_file", ca_file);
-    TargetConfig target = buildTarget(spec, source, "private module " + module.path);
+    TargetConfig target = buildTarget(spec, go_env, source, "private module " + module.path);
     target.name = names.unique("vcs-" + nameFrom(module.path));
     config.targets.push_back(std::move(target));
   }

@@ -118,6 +118,21 @@ TEST(GoEnvTest, ModulesGoToEveryProxyAndAChainTarget) {
   EXPECT_EQ(config.targets[3].goproxy, "https://a.example,https://b.example|direct");
 }
 
+TEST(GoEnvTest, ProxyVariablesMakeEveryTargetUseTheProxyLikeGo) {
+  const Config config = configFromGoEnv(envOf({{"GOPROXY", "https://a.example"},
+                                               {"HTTPS_PROXY", "http://proxy.corp:3128"},
+                                               {"NO_PROXY", "sum.golang.org"}}),
+                                        {}, "t");
+  ASSERT_EQ(config.targets.size(), 2U);
+  for (const auto& target : config.targets) {
+    EXPECT_TRUE(target.proxy_from_environment) << target.name;
+    EXPECT_EQ(target.proxy_env.https_proxy, "http://proxy.corp:3128") << target.name;
+    EXPECT_EQ(target.proxy_env.no_proxy, "sum.golang.org") << target.name;
+  }
+  const Config direct = configFromGoEnv(envOf({{"GOPROXY", "https://a.example"}}), {}, "t");
+  EXPECT_FALSE(direct.targets[0].proxy_from_environment);
+}
+
 TEST(GoEnvTest, LintFindsNothingInTheDefaults) {
   EXPECT_TRUE(lintGoEnv(envOf({}), {}).empty());
   EXPECT_TRUE(lintGoEnv(envOf({{"GOPRIVATE", "corp.example/*"}}), {}).empty());
