@@ -16,8 +16,19 @@ namespace gomodprobe {
 ///   consistency proofs (go.dev/ref/mod "Checksum database");
 /// - http: the HTTP check alone;
 /// - chain: a GOPROXY list evaluated as the go command does for each module (no HTTP check of its
-///   own; `url` is unused).
-enum class TargetKind { GoProxy, SumDb, Http, Chain };
+///   own; `url` is unused);
+/// - vcs: a private module's VCS host as the go command reaches it with GOPROXY=direct: go-import
+///   discovery (`url?go-get=1`, the HTTP check), git smart HTTP (`<repo>/info/refs`), and
+///   optionally the SSH identification of `ssh`.
+enum class TargetKind { GoProxy, SumDb, Http, Chain, Vcs };
+
+/// vcs: HTTP Basic credentials; the password is read from `password_file` (first line, trailing
+/// CR/LF removed) at every run, never stored in the config.
+struct BasicAuthConfig {
+  std::string username;
+  std::string password_file;
+  bool operator==(const BasicAuthConfig&) const = default;
+};
 
 /// The sum.golang.org verifier key (the go command's built-in default).
 inline constexpr const char* kSumGolangOrgKey =
@@ -65,7 +76,7 @@ struct TargetConfig {
   std::string name;  ///< unique, [a-zA-Z0-9_.-]+; the `target` label
   TargetKind kind = TargetKind::Http;
   std::string url;   ///< base URL, scheme http or https, no trailing slash
-  std::string path;  ///< request path, starts with '/'
+  std::string path;  ///< request path, starts with '/' (vcs: "?go-get=1", the discovery query)
   std::vector<HttpVersion> http_versions{HttpVersion::Http11, HttpVersion::Http2};
   std::vector<ResolverSpec> resolvers;  ///< first one feeds the connection; never empty
   IpProtocol ip_protocol = IpProtocol::Any;
@@ -89,6 +100,20 @@ struct TargetConfig {
   /// chain: the rest of the Go environment to lint with it: GOPRIVATE, GONOPROXY, GONOSUMDB,
   /// GOSUMDB.
   std::map<std::string, std::string> go_env;
+
+  /// vcs: the module path matched against go-import prefixes (default: host and path of `url`).
+  std::string module;
+  /// vcs: "host:port" of an SSH server whose identification line is read; empty = no SSH check.
+  std::string ssh;
+  /// vcs credentials, at most one kind; only file paths are kept here, the secrets are read at
+  /// each run (so rotated tokens are picked up) and never stored, logged or exported.
+  /// netrc_file: a netrc file used as curl and git use ~/.netrc (CURLOPT_NETRC_FILE with
+  /// CURL_NETRC_OPTIONAL: the entry of the request's host, if any).
+  std::string netrc_file;
+  /// bearer_token_file: first line sent as "Authorization: Bearer …" (CURLAUTH_BEARER).
+  std::string bearer_token_file;
+  /// basic_auth: username and password_file (CURLAUTH_BASIC); empty username = none.
+  BasicAuthConfig basic_auth;
 
   /// url + path, the address actually requested.
   [[nodiscard]] std::string requestUrl() const { return url + path; }

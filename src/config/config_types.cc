@@ -14,6 +14,8 @@ const char* toString(TargetKind kind) {
       return "http";
     case TargetKind::Chain:
       return "chain";
+    case TargetKind::Vcs:
+      return "vcs";
   }
   return "unknown";
 }

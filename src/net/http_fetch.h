@@ -16,6 +16,20 @@
 
 namespace gomodprobe::net {
 
+/// Credentials of a request. Secrets live only here, for the request's lifetime; they are never
+/// logged or copied into a response. At most one kind is set.
+struct HttpAuth {
+  /// A netrc file, used as curl and git use ~/.netrc: CURLOPT_NETRC_FILE with
+  /// CURL_NETRC_OPTIONAL (the login of the request host's `machine` entry, or `default`).
+  std::string netrc_file;
+  std::string bearer_token;  ///< CURLOPT_XOAUTH2_BEARER with CURLAUTH_BEARER
+  std::string username;      ///< with `password`: CURLAUTH_BASIC (sent with the first request)
+  std::string password;
+  [[nodiscard]] bool empty() const {
+    return netrc_file.empty() && bearer_token.empty() && username.empty();
+  }
+};
+
 /// One HTTP request on the event loop, over a fresh connection (no reuse, no TLS resumption).
 struct FetchRequest {
   std::string url;
@@ -31,6 +45,8 @@ struct FetchRequest {
   std::uint64_t max_body_bytes = 64ULL << 20;  ///< longer bodies fail with http_protocol
   /// When set, the body is written to this open file instead of memory (not owned).
   std::FILE* body_file = nullptr;
+  /// Credentials; curl sends them to the request's host only (not after a redirect elsewhere).
+  HttpAuth auth;
 };
 
 /// What one request gave. Never thrown: every failure is a reason.
@@ -46,6 +62,7 @@ struct FetchResponse {
   std::optional<TlsInfo> tls;
   std::uint64_t body_bytes = 0;
   std::string body;  ///< empty when FetchRequest::body_file was set
+  std::string content_type;  ///< Content-Type of the last response ("" when none)
 };
 
 /// A request in flight; abort() ends it at once with reason timeout (or connect_timeout when the

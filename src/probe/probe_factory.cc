@@ -4,6 +4,7 @@
 #include "probe/goproxy_probe.h"
 #include "probe/http_probe.h"
 #include "probe/sumdb_probe.h"
+#include "probe/vcs_probe.h"
 
 namespace gomodprobe::probe {
 
@@ -16,6 +17,8 @@ ProbeFactory defaultProbeFactory(const ProbeEnv& env) {
         return std::make_unique<SumdbProbe>(target, loop, env.sumdb_state);
       case TargetKind::Chain:
         return std::make_unique<ChainProbe>(target, loop);
+      case TargetKind::Vcs:
+        return std::make_unique<VcsProbe>(target, loop);
       case TargetKind::Http:
         break;
     }

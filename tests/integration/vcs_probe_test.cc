@@ -1,0 +1,295 @@
+// The vcs probe against a real private git host (VcsFixture: nginx + git http-backend through
+// fcgiwrap, Basic and Bearer auth, a dumb-HTTP variant, dnsmasq for the name) and loopback SSH
+// stubs, with the go command as the reference: for the same module gomodprobe's verdict must
+// match `go mod download`'s success or failure. Each test enters its own network namespace so
+// nginx can serve git.corp.example on 127.0.0.1:443.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "agent/agent.h"
+#include "agent/report.h"
+#include "config/config_loader.h"
+#include "integration/test_namespace.h"
+#include "integration/vcs_fixture.h"
+#include "net/handles.h"
+
+namespace gomodprobe {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using std::chrono::milliseconds;
+using testing::VcsFixture;
+
+/// A loopback TCP server that answers each connection with `script` (the bytes an SSH server
+/// would send first), records the first line the client sends, and closes.
+class SshStub {
+ public:
+  explicit SshStub(std::string script) : script_(std::move(script)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&in), sizeof(in)) != 0 ||
+        ::listen(fd_, 8) != 0) {
+      throw std::runtime_error("SshStub: cannot listen");
+    }
+    socklen_t len = sizeof(in);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&in), &len);
+    port_ = ntohs(in.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~SshStub() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+  }
+  SshStub(const SshStub&) = delete;
+  SshStub& operator=(const SshStub&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] std::string clientLine() const {
+    std::lock_guard lock(mutex_);
+    return client_line_;
+  }
+
+ private:
+  void serve() {
+    for (;;) {
+      const int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn < 0) return;
+      (void)::send(conn, script_.data(), script_.size(), MSG_NOSIGNAL);
+      std::string line;
+      std::array<char, 256> buf{};
+      pollfd pfd{conn, POLLIN, 0};
+      while (line.find('\n') == std::string::npos && ::poll(&pfd, 1, 5000) == 1) {
+        const ssize_t n = ::recv(conn, buf.data(), buf.size(), 0);
+        if (n <= 0) break;
+        line.append(buf.data(), static_cast<std::size_t>(n));
+      }
+      {
+        std::lock_guard lock(mutex_);
+        client_line_ = line;
+      }
+      ::close(conn);
+    }
+  }
+
+  std::string script_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::string client_line_;  // guarded by mutex_
+};
+
+class VcsProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto error = testing::enterTestNamespaces({{"127.0.0.1", std::string(VcsFixture::kHost)}})) {
+      GTEST_SKIP() << "cannot enter test namespaces: " << *error;
+    }
+    libraries_ = std::make_unique<net::NetLibraries>();
+    fixture_ = std::make_unique<VcsFixture>();
+    fixture_->start();
+  }
+  void TearDown() override {
+    fixture_.reset();
+    libraries_.reset();
+  }
+
+  [[nodiscard]] TargetConfig target(const std::string& name) const {
+    TargetConfig t;
+    t.name = name;
+    t.kind = TargetKind::Vcs;
+    t.url = "https://" + std::string(VcsFixture::kHost) + "/team/" + name;
+    t.path = "?go-get=1";
+    t.module = std::string(VcsFixture::kHost) + "/team/" + name;
+    t.resolvers = {*config::parseResolver(VcsFixture::dnsServer())};
+    t.ip_protocol = IpProtocol::Ip4;
+    t.timeout = milliseconds(5000);
+    t.interval = milliseconds(10000);
+    t.ca_file = fixture_->caFile();
+    return t;
+  }
+
+  static ProbeResult probe(const TargetConfig& t) {
+    Config config;
+    config.targets = {t};
+    SystemClock clock;
+    auto results = agent::runOnce(config, clock);
+    EXPECT_EQ(results.size(), 1U);
+    return results.empty() ? ProbeResult{} : results.front();
+  }
+
+  // go mod download's verdict must be gomodprobe's.
+  void expectAgreement(const ProbeResult& r, const std::string& module, bool with_netrc) const {
+    const auto go = fixture_->goModDownload(module, with_netrc);
+    EXPECT_EQ(go.exit_code == 0, r.success)
+        << "go mod download " << module << " exit " << go.exit_code << ":\n"
+        << go.output << "\ngomodprobe:\n"
+        << agent::formatText({r});
+  }
+
+  std::unique_ptr<net::NetLibraries> libraries_;
+  std::unique_ptr<VcsFixture> fixture_;
+};
+
+TEST_F(VcsProbeTest, GoodRepoIsFoundLikeTheGoCommandFindsIt) {
+  const ProbeResult r = probe(target("repo"));
+  ASSERT_TRUE(r.success) << agent::formatText({r});
+  ASSERT_TRUE(r.vcs);
+  EXPECT_EQ(r.vcs->vcs, "git");
+  EXPECT_EQ(r.vcs->repo, "https://git.corp.example/git/team/repo");
+  EXPECT_EQ(r.vcs->prefix, "git.corp.example/team/repo");
+  // git http-backend speaks v2 when asked with Git-Protocol: version=2.
+  EXPECT_EQ(r.vcs->protocol, "smart-v2");
+  ASSERT_EQ(r.vcs->steps.size(), 2U);
+  EXPECT_EQ(r.vcs->steps[0].step, VcsStep::Discovery);
+  EXPECT_EQ(r.vcs->steps[1].step, VcsStep::InfoRefs);
+  EXPECT_EQ(r.vcs->steps[1].status_code, 200);
+  EXPECT_GT(r.vcs->steps[1].duration_seconds, 0);
+  ASSERT_EQ(r.http.size(), 2U);  // discovery over HTTP/1.1 and HTTP/2
+  EXPECT_EQ(r.http[1].negotiated_version, 2);
+  expectAgreement(r, "git.corp.example/team/repo", false);
+}
+
+TEST_F(VcsProbeTest, AuthRequiredWithoutCredentialsIsVcsAuthAndGoFailsToo) {
+  const ProbeResult r = probe(target("private"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, FailureReason::VcsAuth) << agent::formatText({r});
+  EXPECT_EQ(r.http.at(0).status_code, 401);
+  EXPECT_THAT(r.detail, HasSubstr("credentials missing"));
+  expectAgreement(r, "git.corp.example/team/private", false);
+}
+
+TEST_F(VcsProbeTest, AuthWithNetrcSucceedsLikeGoWithNetrc) {
+  TargetConfig t = target("private");
+  t.netrc_file = fixture_->netrcFile();
+  const ProbeResult r = probe(t);
+  EXPECT_TRUE(r.success) << agent::formatText({r});
+  EXPECT_EQ(r.vcs->protocol, "smart-v2");
+  expectAgreement(r, "git.corp.example/team/private", true);
+}
+
+TEST_F(VcsProbeTest, MissingRepositoryFailsLikeTheGoCommand) {
+  const ProbeResult r = probe(target("missing"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, FailureReason::HttpStatus) << agent::formatText({r});
+  ASSERT_EQ(r.vcs->steps.size(), 2U);
+  EXPECT_TRUE(r.vcs->steps[0].success);
+  EXPECT_EQ(r.vcs->steps[1].status_code, 404);
+  expectAgreement(r, "git.corp.example/team/missing", false);
+}
+
+TEST_F(VcsProbeTest, DumbHttpServerIsVcsProtocolAndSaysSo) {
+  const ProbeResult r = probe(target("dumb"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, FailureReason::VcsProtocol) << agent::formatText({r});
+  EXPECT_EQ(r.vcs->protocol, "dumb");
+  EXPECT_THAT(r.detail, HasSubstr("dumb HTTP server"));
+  EXPECT_THAT(r.detail, HasSubstr("text/plain"));
+}
+
+TEST_F(VcsProbeTest, GitEndpointBehindAuthIsVcsAuthAtInfoRefsAndBasicAuthPasses) {
+  const ProbeResult without = probe(target("half"));
+  EXPECT_EQ(without.reason, FailureReason::VcsAuth) << agent::formatText({without});
+  ASSERT_EQ(without.vcs->steps.size(), 2U);
+  EXPECT_TRUE(without.vcs->steps[0].success);
+  EXPECT_EQ(without.vcs->steps[1].status_code, 401);
+
+  TargetConfig t = target("half");
+  t.basic_auth = {std::string(VcsFixture::kUser), fixture_->passwordFile()};
+  const ProbeResult with = probe(t);
+  EXPECT_TRUE(with.success) << agent::formatText({with});
+
+  t.basic_auth.password_file = fixture_->tokenFile();  // wrong password
+  const ProbeResult wrong = probe(t);
+  EXPECT_EQ(wrong.reason, FailureReason::VcsAuth);
+  EXPECT_THAT(wrong.detail, HasSubstr("credentials refused"));
+}
+
+TEST_F(VcsProbeTest, BearerTokenFromFile) {
+  EXPECT_EQ(probe(target("bearer")).reason, FailureReason::VcsAuth);
+  TargetConfig t = target("bearer");
+  t.bearer_token_file = fixture_->tokenFile();
+  const ProbeResult r = probe(t);
+  EXPECT_TRUE(r.success) << agent::formatText({r});
+  // A token file that vanished after the config was loaded fails the run, without a request.
+  t.bearer_token_file = fixture_->dir() + "/secrets/gone";
+  const ProbeResult gone = probe(t);
+  EXPECT_EQ(gone.reason, FailureReason::VcsAuth);
+  EXPECT_TRUE(gone.http.empty());
+}
+
+TEST_F(VcsProbeTest, SshIdentificationExchange) {
+  SshStub good("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+  SshStub pre_lines("Welcome to git.corp.example\r\nAuthorised use only\r\nSSH-2.0-Gitea\r\n");
+  SshStub garbage(std::string("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"));
+  SshStub binary(std::string("\x15\x03\x03\x00\x02\x02\x46", 7));  // a TLS alert
+  SshStub too_long("SSH-2.0-" + std::string(300, 'x') + "\r\n");
+
+  TargetConfig t = target("repo");
+  t.ssh = "127.0.0.1:" + std::to_string(good.port());
+  ProbeResult r = probe(t);
+  ASSERT_TRUE(r.success) << agent::formatText({r});
+  ASSERT_EQ(r.vcs->steps.size(), 3U);
+  EXPECT_EQ(r.vcs->steps[2].step, VcsStep::SshBanner);
+  EXPECT_EQ(r.vcs->ssh_identification, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3");
+  EXPECT_THAT(good.clientLine(), StartsWith("SSH-2.0-gomodprobe_"));
+  EXPECT_THAT(good.clientLine(), HasSubstr("\r\n"));
+
+  t.ssh = std::string(VcsFixture::kHost) + ":" + std::to_string(pre_lines.port());  // by name
+  r = probe(t);
+  ASSERT_TRUE(r.success) << agent::formatText({r});
+  EXPECT_EQ(r.vcs->ssh_identification, "SSH-2.0-Gitea");
+  EXPECT_THAT(r.vcs->steps[2].detail, HasSubstr("2 line(s) before it"));
+
+  for (const SshStub* stub : {&garbage, &binary, &too_long}) {
+    t.ssh = "127.0.0.1:" + std::to_string(stub->port());
+    r = probe(t);
+    EXPECT_FALSE(r.success);
+    EXPECT_EQ(r.reason, FailureReason::SshBanner) << agent::formatText({r});
+  }
+
+  // Nothing listening: the connect reason.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&in), sizeof(in)), 0);
+  socklen_t len = sizeof(in);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&in), &len);
+  t.ssh = "127.0.0.1:" + std::to_string(ntohs(in.sin_port));
+  r = probe(t);
+  ::close(fd);
+  EXPECT_EQ(r.reason, FailureReason::ConnectRefused) << agent::formatText({r});
+
+  // A server that accepts and never speaks: the run's deadline, reason timeout.
+  int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  in.sin_port = 0;
+  ASSERT_EQ(::bind(silent, reinterpret_cast<const sockaddr*>(&in), sizeof(in)), 0);
+  ASSERT_EQ(::listen(silent, 4), 0);
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&in), &len);
+  t.ssh = "127.0.0.1:" + std::to_string(ntohs(in.sin_port));
+  t.timeout = milliseconds(1500);
+  r = probe(t);
+  ::close(silent);
+  EXPECT_EQ(r.reason, FailureReason::Timeout) << agent::formatText({r});
+  ASSERT_EQ(r.vcs->steps.size(), 3U);
+  EXPECT_EQ(r.vcs->steps[2].reason, FailureReason::Timeout);
+}
+
+}  // namespace
+}  // namespace gomodprobe
