@@ -170,7 +170,8 @@ void VcsFixture::writeSecrets() {
 
 void VcsFixture::startServers() {
   const std::string d = dir();
-  // fcgiwrap takes its listening socket as fd 0 (libfcgi's FCGI_LISTENSOCK_FILENO).
+  // fcgiwrap takes its listening socket as fd 0 (libfcgi's FCGI_LISTENSOCK_FILENO); bash, as
+  // dash refuses redirections from descriptors above 9.
   const std::string socket_path = d + "/fcgiwrap.sock";
   Fd unix_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
@@ -184,7 +185,7 @@ void VcsFixture::startServers() {
   const std::string fcgiwrap = NetFixture::findExecutable("fcgiwrap");
   if (fcgiwrap.empty()) throw std::runtime_error("fcgiwrap not found (apt-get install fcgiwrap)");
   net_.startChild("fcgiwrap", d + "/vcs-fcgiwrap.log",
-                  {"/bin/sh", "-c",
+                  {"/bin/bash", "-c",
                    "exec " + fcgiwrap + " -c 4 0<&" + std::to_string(unix_fd.get())},
                   {unix_fd.get()});
 
