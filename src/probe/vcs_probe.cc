@@ -286,11 +286,19 @@ VcsVerdict judgeInfoRefs(const net::FetchResponse& response, bool with_credentia
     return out;
   }
   if (!vcs::isUploadPackAdvertisementType(response.content_type)) {
+    // git then speaks the dumb protocol; the go command's shallow fetch fails on it, and it falls
+    // back to fetching every ref in full, which works (tested against `go mod download`).
+    const auto dumb = vcs::parseDumbInfoRefs(response.body);
     out.protocol = "dumb";
-    out.reason = FailureReason::VcsProtocol;
+    if (!dumb.valid) {
+      out.reason = FailureReason::VcsProtocol;
+      out.detail = "neither smart (Content-Type \"" + vcs::printable(response.content_type) +
+                   "\") nor a dumb ref list: " + dumb.error;
+      return out;
+    }
     out.detail = "dumb HTTP server (Content-Type \"" + vcs::printable(response.content_type) +
-                 "\", not application/x-git-upload-pack-advertisement): git falls back to the "
-                 "slow dumb protocol, which cannot do the go command's shallow fetches";
+                 "\"), " + std::to_string(dumb.refs) +
+                 " ref(s): works, but git downloads the whole history (no shallow fetch)";
     return out;
   }
   const auto advertisement = vcs::parseUploadPackAdvertisement(response.body);

@@ -152,6 +152,28 @@ Advertisement parseUploadPackAdvertisement(std::string_view body) {
   return out;
 }
 
+DumbRefs parseDumbInfoRefs(std::string_view body) {
+  DumbRefs out;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    const auto lf = body.find('\n', pos);
+    if (lf == std::string_view::npos) {
+      out.error = "last line not terminated: \"" + printable(body.substr(pos)) + "\"";
+      return out;
+    }
+    const std::string_view line = body.substr(pos, lf - pos);
+    const auto tab = line.find('\t');
+    if ((tab != 40 && tab != 64) || !isLowerHex(line.substr(0, tab)) || tab + 1 >= line.size()) {
+      out.error = "not a dumb info/refs line: \"" + printable(line) + "\"";
+      return out;
+    }
+    ++out.refs;
+    pos = lf + 1;
+  }
+  out.valid = true;
+  return out;
+}
+
 bool isUploadPackAdvertisementType(std::string_view content_type) {
   const auto semicolon = content_type.find(';');
   std::string_view type = content_type.substr(0, semicolon);

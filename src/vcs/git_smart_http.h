@@ -45,6 +45,16 @@ struct Advertisement {
 };
 [[nodiscard]] Advertisement parseUploadPackAdvertisement(std::string_view body);
 
+/// A dumb-HTTP `info/refs` (gitprotocol-http "Dumb Clients", `git update-server-info`): lines
+/// "<oid>\t<refname>\n", oid 40 or 64 lowercase hex digits; an empty file (no refs) is valid.
+/// Returns the number of refs, or an error.
+struct DumbRefs {
+  bool valid = false;
+  std::size_t refs = 0;
+  std::string error;
+};
+[[nodiscard]] DumbRefs parseDumbInfoRefs(std::string_view body);
+
 /// True if a Content-Type value names `application/x-git-upload-pack-advertisement`
 /// (case-insensitive, parameters ignored, as git's extract_content_type does).
 [[nodiscard]] bool isUploadPackAdvertisementType(std::string_view content_type);

@@ -83,9 +83,12 @@ TEST(VcsVerdictTest, InfoRefsSmartDumbAuthAndMissing) {
 
   const auto dumb = judgeInfoRefs(
       response(200, std::string(40, 'a') + "\trefs/heads/main\n", "text/plain"), false);
-  EXPECT_EQ(dumb.reason, FailureReason::VcsProtocol);
+  EXPECT_EQ(dumb.reason, FailureReason::None);
   EXPECT_EQ(dumb.protocol, "dumb");
   EXPECT_THAT(dumb.detail, HasSubstr("dumb HTTP server"));
+  const auto html = judgeInfoRefs(response(200, "<html>login</html>\n", "text/html"), false);
+  EXPECT_EQ(html.reason, FailureReason::VcsProtocol);
+  EXPECT_THAT(html.detail, HasSubstr("neither smart"));
 
   EXPECT_EQ(judgeInfoRefs(response(401, ""), false).reason, FailureReason::VcsAuth);
   EXPECT_EQ(judgeInfoRefs(response(404, ""), false).reason, FailureReason::HttpStatus);

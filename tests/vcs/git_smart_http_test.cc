@@ -102,6 +102,16 @@ TEST(GitSmartHttpTest, ContentTypeIgnoresCaseAndParameters) {
   EXPECT_FALSE(isUploadPackAdvertisementType(""));
 }
 
+TEST(GitSmartHttpTest, ParsesDumbInfoRefs) {
+  const auto two = parseDumbInfoRefs(kOid + "\trefs/heads/main\n" + kOid + "\trefs/tags/v1\n");
+  EXPECT_TRUE(two.valid) << two.error;
+  EXPECT_EQ(two.refs, 2U);
+  EXPECT_TRUE(parseDumbInfoRefs("").valid);
+  EXPECT_THAT(parseDumbInfoRefs(kOid + "\trefs/heads/main").error, HasSubstr("not terminated"));
+  EXPECT_THAT(parseDumbInfoRefs("<html>\n").error, HasSubstr("not a dumb info/refs line"));
+  EXPECT_FALSE(parseDumbInfoRefs(kOid + " refs/heads/main\n").valid);  // space, not tab
+}
+
 TEST(GitSmartHttpTest, PrintableEscapesAndBounds) {
   EXPECT_EQ(printable(std::string("a\0b\n", 4)), "a\\x00b\\x0a");
   EXPECT_EQ(printable(std::string(100, 'x'), 5), "xxxxx…");
