@@ -7,7 +7,7 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libarchive-dev
   libgtest-dev libgmock-dev
   clang-format clang-tidy
-  nginx-light dnsmasq-base openssl prometheus
+  nginx-light dnsmasq-base openssl prometheus fcgiwrap
   golang-go golang-golang-x-mod-dev
 )
 missing=()

@@ -191,13 +191,11 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
                          {"duration_seconds", s.duration_seconds},
                          {"status_code", s.status_code}});
       }
-      target["vcs"] = {{"module", r.vcs->module},
-                       {"prefix", r.vcs->prefix},
-                       {"vcs", r.vcs->vcs},
-                       {"repo", r.vcs->repo},
-                       {"protocol", r.vcs->protocol},
-                       {"ssh_identification", r.vcs->ssh_identification},
-                       {"steps", std::move(steps)}};
+      target["vcs"] = {
+          {"module", r.vcs->module},     {"prefix", r.vcs->prefix},
+          {"vcs", r.vcs->vcs},           {"repo", r.vcs->repo},
+          {"protocol", r.vcs->protocol}, {"ssh_identification", r.vcs->ssh_identification},
+          {"steps", std::move(steps)}};
     }
     out.push_back(std::move(target));
   }

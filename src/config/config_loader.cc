@@ -1,7 +1,5 @@
 #include "config/config_loader.h"
 
-#include "config/secret_file.h"
-
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
@@ -25,6 +23,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "config/secret_file.h"
 
 namespace gomodprobe::config {
 namespace {
@@ -491,12 +491,15 @@ class Parser {
   }
 
   [[nodiscard]] TargetConfig parseTarget(const YAML::Node& node, const GlobalConfig& global) const {
-    const auto fields = readFields(node, "in target",
-                                   {"name", "kind", "url", "path", "http_versions", "resolvers",
-                                    "ip_protocol", "interval", "timeout", "ca_file", "headers",
-                                    "modules", "go_sum", "sumdb", "key", "goproxy", "go_env",
-                                    "module", "ssh", "netrc_file", "bearer_token_file",
-                                    "basic_auth"});
+    const auto fields =
+        readFields(node, "in target", {"name",        "kind",          "url",
+                                       "path",        "http_versions", "resolvers",
+                                       "ip_protocol", "interval",      "timeout",
+                                       "ca_file",     "headers",       "modules",
+                                       "go_sum",      "sumdb",         "key",
+                                       "goproxy",     "go_env",        "module",
+                                       "ssh",         "netrc_file",    "bearer_token_file",
+                                       "basic_auth"});
     for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
         fail(node, "target is missing the required key " + inQuotes(required));
@@ -671,8 +674,8 @@ class Parser {
     if (text == "vcs") {
       return TargetKind::Vcs;
     }
-    failAtValue(entry,
-                "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain or vcs)");
+    failAtValue(
+        entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain or vcs)");
   }
 
   // A module path as the go command takes it: no scheme, no spaces, no leading or trailing '/'.
@@ -691,10 +694,12 @@ class Parser {
   [[nodiscard]] std::string sshAddress(const Entry& entry) const {
     std::string text = scalar(entry);
     const std::size_t colon = text.rfind(':');
-    const bool has_port = colon != std::string::npos && (text.front() != '[' || text[colon - 1] == ']');
+    const bool has_port =
+        colon != std::string::npos && (text.front() != '[' || text[colon - 1] == ']');
     if (text.empty() || !has_port || authorityProblem(text)) {
-      failAtValue(entry, "invalid ssh address " + inQuotes(text) +
-                             R"( (expected "host:port" or "[IPv6]:port", e.g. "git.corp.example:22"))");
+      failAtValue(entry,
+                  "invalid ssh address " + inQuotes(text) +
+                      R"( (expected "host:port" or "[IPv6]:port", e.g. "git.corp.example:22"))");
     }
     return text;
   }
@@ -709,8 +714,8 @@ class Parser {
       path = (std::filesystem::path(source_).parent_path() / fs_path).lexically_normal().string();
     }
     std::string error;
-    const bool ok = secret_line ? readSecretFile(path, &error).has_value()
-                                : checkReadable(path, &error);
+    const bool ok =
+        secret_line ? readSecretFile(path, &error).has_value() : checkReadable(path, &error);
     if (!ok) failAtValue(entry, inQuotes(entry.name) + ": " + error);
     return path;
   }
@@ -733,8 +738,9 @@ class Parser {
         if (out.username.empty() || out.username.find(':') != std::string::npos ||
             std::any_of(out.username.begin(), out.username.end(),
                         [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-          failAtValue(field, "basic_auth username must be non-empty, without ':' or control "
-                             "characters");
+          failAtValue(field,
+                      "basic_auth username must be non-empty, without ':' or control "
+                      "characters");
         }
       } else {
         out.password_file = credentialFile(field, true);

@@ -17,7 +17,8 @@ bool readAll(const std::string& path, std::string& out, std::string* error) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
                                                        &std::fclose);
   if (!file) {
-    if (error != nullptr) *error = "cannot read " + path + ": " + std::generic_category().message(errno);
+    if (error != nullptr)
+      *error = "cannot read " + path + ": " + std::generic_category().message(errno);
     return false;
   }
   std::array<char, 4096> buffer{};
@@ -32,7 +33,8 @@ bool readAll(const std::string& path, std::string& out, std::string* error) {
   }
   if (std::ferror(file.get()) != 0) {
     if (error != nullptr) {
-      *error = "cannot read " + path + ": " + std::generic_category().message(errno != 0 ? errno : EIO);
+      *error =
+          "cannot read " + path + ": " + std::generic_category().message(errno != 0 ? errno : EIO);
     }
     return false;
   }

@@ -115,8 +115,8 @@ EventLoop::WatchId EventLoop::watchFd(int fd, bool readable, bool writable, FdCa
   const WatchId id = next_watch_id_++;
   FdWatch watch;
   watch.fd = fd;
-  watch.events = static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) |
-                                    (writable ? CURL_WAIT_POLLOUT : 0));
+  watch.events =
+      static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) | (writable ? CURL_WAIT_POLLOUT : 0));
   watch.callback = std::move(callback);
   fd_watches_.emplace(id, std::move(watch));
   return id;
@@ -125,8 +125,8 @@ EventLoop::WatchId EventLoop::watchFd(int fd, bool readable, bool writable, FdCa
 void EventLoop::updateFd(WatchId id, bool readable, bool writable) {
   auto it = fd_watches_.find(id);
   if (it == fd_watches_.end()) return;
-  it->second.events = static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) |
-                                         (writable ? CURL_WAIT_POLLOUT : 0));
+  it->second.events =
+      static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) | (writable ? CURL_WAIT_POLLOUT : 0));
 }
 
 void EventLoop::unwatchFd(WatchId id) { fd_watches_.erase(id); }

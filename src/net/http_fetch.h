@@ -61,7 +61,7 @@ struct FetchResponse {
   double total_seconds = 0;  ///< request start → end (or abort)
   std::optional<TlsInfo> tls;
   std::uint64_t body_bytes = 0;
-  std::string body;  ///< empty when FetchRequest::body_file was set
+  std::string body;          ///< empty when FetchRequest::body_file was set
   std::string content_type;  ///< Content-Type of the last response ("" when none)
 };
 

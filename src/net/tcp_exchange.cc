@@ -145,8 +145,8 @@ class TcpExchangeImpl final : public TcpExchange,
       result_.connect_seconds = elapsed();
       if (!request_.greeting.empty()) {
         // A short greeting on a fresh connection fits the empty send buffer.
-        const ssize_t n = ::send(fd_.get(), request_.greeting.data(), request_.greeting.size(),
-                                 MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(fd_.get(), request_.greeting.data(), request_.greeting.size(), MSG_NOSIGNAL);
         (void)n;  // a failed send shows up as a read error or EOF; the peer's line still counts
       }
       loop_.updateFd(watch_, true, false);

@@ -34,7 +34,7 @@ struct TcpExchangeResult {
   FailureReason reason = FailureReason::None;
   std::string detail;
   bool connected = false;
-  bool eof = false;  ///< the peer closed (or reset) the connection
+  bool eof = false;                       ///< the peer closed (or reset) the connection
   std::optional<double> connect_seconds;  ///< start → TCP handshake complete
   double total_seconds = 0;               ///< start → end
   std::string received;

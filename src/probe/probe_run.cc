@@ -166,14 +166,14 @@ void ProbeRun::startAttempts() {
     request.version = target_.http_versions[i];
     request.follow_redirects = followBaseRedirects();
     std::weak_ptr<ProbeRun> weak = weak_from_this();
-    fetch(std::move(request), [weak, i](net::FetchResponse response) {
-      if (auto self = weak.lock()) self->onAttempt(i, std::move(response));
+    fetch(std::move(request), [weak, i](const net::FetchResponse& response) {
+      if (auto self = weak.lock()) self->onAttempt(i, response);
     });
   }
   maybeAfterAttempts();
 }
 
-void ProbeRun::onAttempt(std::size_t index, net::FetchResponse response) {
+void ProbeRun::onAttempt(std::size_t index, const net::FetchResponse& response) {
   HttpAttempt attempt = toAttempt(target_.http_versions[index], response);
   onBaseResponse(index, response, attempt);
   if (!result_.dns.empty()) attempt.phases[0] = result_.dns[0].duration_seconds;

@@ -65,7 +65,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
  private:
   void onLookup(std::size_t index, DnsLookup lookup);
   void startAttempts();
-  void onAttempt(std::size_t index, net::FetchResponse response);
+  void onAttempt(std::size_t index, const net::FetchResponse& response);
   void onDeadline();
   void maybeAfterAttempts();
   [[nodiscard]] std::string pickAddress(const DnsLookup& lookup) const;

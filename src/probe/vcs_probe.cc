@@ -108,12 +108,11 @@ class VcsRun final : public ProbeRun {
   }
 
   void startInfoRefs() {
-    net::FetchRequest request =
-        requestFor(repo_url_ + "/info/refs?service=git-upload-pack");
+    net::FetchRequest request = requestFor(repo_url_ + "/info/refs?service=git-upload-pack");
     request.follow_redirects = true;
     request.headers["Git-Protocol"] = "version=2";
     std::weak_ptr<ProbeRun> weak = weak_from_this();
-    fetch(std::move(request), [this, weak](net::FetchResponse response) {
+    fetch(std::move(request), [this, weak](const net::FetchResponse& response) {
       auto self = weak.lock();
       if (!self) return;
       VcsVerdict verdict = judgeInfoRefs(response, withCredentials());
@@ -171,14 +170,14 @@ class VcsRun final : public ProbeRun {
     request.deadline = loop().clock().steadyNow() + target().timeout;  // the run's deadline rules
     std::weak_ptr<ProbeRun> weak = weak_from_this();
     ssh_ = net::startTcpExchange(loop(), std::move(request),
-                                 [this, weak](net::TcpExchangeResult exchange) {
+                                 [this, weak](const net::TcpExchangeResult& exchange) {
                                    auto self = weak.lock();
                                    if (!self) return;
-                                   onSsh(std::move(exchange));
+                                   onSsh(exchange);
                                  });
   }
 
-  void onSsh(net::TcpExchangeResult exchange) {
+  void onSsh(const net::TcpExchangeResult& exchange) {
     ssh_.reset();
     if (finished()) return;
     if (exchange.reason != FailureReason::None) {
@@ -308,10 +307,10 @@ VcsVerdict judgeInfoRefs(const net::FetchResponse& response, bool with_credentia
     return out;
   }
   out.protocol = advertisement.protocol;
-  out.detail = advertisement.protocol +
-               (advertisement.protocol == "smart-v2"
-                    ? std::string()
-                    : ", " + std::to_string(advertisement.refs) + " ref(s)");
+  out.detail =
+      advertisement.protocol + (advertisement.protocol == "smart-v2"
+                                    ? std::string()
+                                    : ", " + std::to_string(advertisement.refs) + " ref(s)");
   return out;
 }
 

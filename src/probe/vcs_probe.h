@@ -28,11 +28,11 @@ namespace gomodprobe::probe {
 /// Each step is timed (gomodprobe_vcs_step_duration_seconds). Reasons: vcs_auth (401/403: the
 /// host is reachable, credentials missing or refused; or a credential file unreadable at run
 /// time), vcs_protocol (no matching go-import tag, unknown VCS, invalid repo root, an answer that
-/// is neither a smart advertisement nor a dumb ref list, a malformed advertisement), ssh_banner, http_status (e.g. 404
-/// of a missing repository) and the DNS/connect/TLS/timeout reasons. A failed discovery ends the
-/// run (no info_refs, no SSH); the later steps each run after the previous one, also when it
-/// failed. Not done: the go command's re-check of a non-authoritative tag (prefix ≠ module path)
-/// against the prefix's own page; VCSs other than git get discovery only.
+/// is neither a smart advertisement nor a dumb ref list, a malformed advertisement), ssh_banner,
+/// http_status (e.g. 404 of a missing repository) and the DNS/connect/TLS/timeout reasons. A failed
+/// discovery ends the run (no info_refs, no SSH); the later steps each run after the previous one,
+/// also when it failed. Not done: the go command's re-check of a non-authoritative tag (prefix ≠
+/// module path) against the prefix's own page; VCSs other than git get discovery only.
 class VcsProbe final : public Probe {
  public:
   VcsProbe(TargetConfig target, net::EventLoop& loop);
@@ -59,7 +59,6 @@ struct VcsVerdict {
 /// text/plain, with a valid "<oid>\t<ref>" list) passes with protocol "dumb": git falls back to
 /// the dumb protocol and the go command, whose shallow fetch then fails, falls back to a full
 /// fetch that works (checked against `go mod download`); anything else is vcs_protocol.
-[[nodiscard]] VcsVerdict judgeInfoRefs(const net::FetchResponse& response,
-                                       bool with_credentials);
+[[nodiscard]] VcsVerdict judgeInfoRefs(const net::FetchResponse& response, bool with_credentials);
 
 }  // namespace gomodprobe::probe

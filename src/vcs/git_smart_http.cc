@@ -94,8 +94,8 @@ std::optional<PktLine> PktLineReader::next() {
 Advertisement parseUploadPackAdvertisement(std::string_view body) {
   Advertisement out;
   PktLineReader reader(body);
-  const auto fail = [&](std::string error) {
-    out.error = reader.error().empty() ? std::move(error) : reader.error();
+  const auto fail = [&](const std::string& error) {
+    out.error = reader.error().empty() ? error : reader.error();
     return out;
   };
   auto line = reader.next();

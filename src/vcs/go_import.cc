@@ -176,8 +176,7 @@ class Decoder {
             return false;
           }
           const std::string encoding = procInst("encoding", data);
-          if (!encoding.empty() && !equalFold(encoding, "utf-8") &&
-              !equalFold(encoding, "ascii")) {
+          if (!encoding.empty() && !equalFold(encoding, "utf-8") && !equalFold(encoding, "ascii")) {
             error_ = "xml: opening charset \"" + encoding +
                      "\": can't decode XML document using charset \"" + encoding + "\"";
             return false;
@@ -246,7 +245,8 @@ class Decoder {
     return false;
   }
   bool syntax(const std::string& message) {
-    if (error_.empty()) error_ = "XML syntax error on line " + std::to_string(line_) + ": " + message;
+    if (error_.empty())
+      error_ = "XML syntax error on line " + std::to_string(line_) + ": " + message;
     return false;
   }
   void space() {
@@ -605,7 +605,8 @@ bool hasPathPrefix(std::string_view s, std::string_view prefix) {
   if (s.size() == prefix.size()) return s == prefix;
   if (prefix.empty()) return true;
   if (s.size() > prefix.size()) {
-    if (prefix.back() == '/' || s[prefix.size()] == '/') return s.substr(0, prefix.size()) == prefix;
+    if (prefix.back() == '/' || s[prefix.size()] == '/')
+      return s.substr(0, prefix.size()) == prefix;
   }
   return false;
 }
@@ -628,10 +629,10 @@ GoImportMatch matchGoImport(const std::vector<MetaImport>& imports, std::string_
     match = i;
   }
   if (!match) {
-    out.error = mismatches.empty() ? "no go-import meta tags"
-                                   : "meta tags do not match import path \"" +
-                                         std::string(import_path) + "\" (prefixes: " + mismatches +
-                                         ")";
+    out.error = mismatches.empty()
+                    ? "no go-import meta tags"
+                    : "meta tags do not match import path \"" + std::string(import_path) +
+                          "\" (prefixes: " + mismatches + ")";
     return out;
   }
   out.match = imports[*match];
@@ -650,7 +651,8 @@ std::string checkMetaImport(const MetaImport& import) {
     break;
   }
   if (scheme.empty()) return "invalid repo root \"" + root + "\": no scheme";
-  if (equalFold(scheme, "file")) return "invalid repo root \"" + root + "\": file scheme disallowed";
+  if (equalFold(scheme, "file"))
+    return "invalid repo root \"" + root + "\": file scheme disallowed";
   static constexpr std::string_view kKnown[] = {"bzr", "fossil", "git", "hg", "svn", "mod"};
   if (std::find(std::begin(kKnown), std::end(kKnown), import.vcs) == std::end(kKnown)) {
     return "unknown vcs \"" + import.vcs + "\"";

@@ -21,14 +21,13 @@ SshIdentification checkLine(SshIdentification out, std::string_view line) {
   const std::string_view rest = line.substr(4);
   const auto dash = rest.find('-');
   if (dash == std::string_view::npos) {
-    return invalid(std::move(out), "identification without softwareversion: \"" +
-                                       printable(line) + "\"");
+    return invalid(std::move(out),
+                   "identification without softwareversion: \"" + printable(line) + "\"");
   }
   const std::string_view proto = rest.substr(0, dash);
   if (proto != "2.0" && proto != "1.99") {
-    return invalid(std::move(out),
-                   "SSH protocol version \"" + printable(proto) + "\" is not 2.0 (\"" +
-                       printable(line) + "\")");
+    return invalid(std::move(out), "SSH protocol version \"" + printable(proto) +
+                                       "\" is not 2.0 (\"" + printable(line) + "\")");
   }
   std::string_view software = rest.substr(dash + 1);
   const auto space = software.find(' ');
@@ -87,8 +86,8 @@ SshIdentification scanSshIdentification(std::string_view received, bool eof) {
     pos = lf + 1;
   }
   if (received.size() > kSshMaxPreBytes) {
-    return invalid(std::move(out), "no identification in the first " +
-                                       std::to_string(kSshMaxPreBytes) + " bytes");
+    return invalid(std::move(out),
+                   "no identification in the first " + std::to_string(kSshMaxPreBytes) + " bytes");
   }
   if (eof) {
     return invalid(std::move(out),

@@ -10,7 +10,7 @@ namespace gomodprobe::vcs {
 /// other lines first but bounds none; these follow OpenSSH's client, which gives up after 1024
 /// lines, and keep memory bounded).
 inline constexpr std::size_t kSshMaxPreLines = 1024;
-inline constexpr std::size_t kSshMaxPreBytes = 64 * 1024;
+inline constexpr std::size_t kSshMaxPreBytes = std::size_t{64} * 1024;
 /// RFC 4253 §4.2: the identification string is at most 255 bytes including CR LF.
 inline constexpr std::size_t kSshMaxIdentification = 255;
 
@@ -18,10 +18,10 @@ inline constexpr std::size_t kSshMaxIdentification = 255;
 struct SshIdentification {
   enum class Status { NeedMore, Found, Invalid };
   Status status = Status::NeedMore;
-  std::string line;  ///< Found: "SSH-2.0-OpenSSH_9.2p1 Debian-2", without CR LF
-  std::string software;          ///< Found: the softwareversion field ("OpenSSH_9.2p1")
-  std::size_t pre_lines = 0;     ///< lines before the identification
-  std::string error;             ///< Invalid: why, printable and bounded
+  std::string line;           ///< Found: "SSH-2.0-OpenSSH_9.2p1 Debian-2", without CR LF
+  std::string software;       ///< Found: the softwareversion field ("OpenSSH_9.2p1")
+  std::size_t pre_lines = 0;  ///< lines before the identification
+  std::string error;          ///< Invalid: why, printable and bounded
 };
 
 /// Scans `received` (everything read from the server so far) for the identification line

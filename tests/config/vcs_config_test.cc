@@ -36,10 +36,11 @@ class VcsConfigTest : public ::testing::Test {
   }
 
   Config parse(const std::string& target_yaml) {
-    return parseConfig("targets:\n  - name: corp\n    kind: vcs\n    url: "
-                       "https://git.corp.example/team/repo\n" +
-                           target_yaml,
-                       dir_ + "/gomodprobe.yml");
+    return parseConfig(
+        "targets:\n  - name: corp\n    kind: vcs\n    url: "
+        "https://git.corp.example/team/repo\n" +
+            target_yaml,
+        dir_ + "/gomodprobe.yml");
   }
 
   ConfigError error(const std::string& target_yaml) {
@@ -69,9 +70,10 @@ TEST_F(VcsConfigTest, DefaultsModuleFromUrlAndSetsDiscoveryQuery) {
 }
 
 TEST_F(VcsConfigTest, ReadsCredentialPathsRelativeToTheConfigButKeepsNoSecret) {
-  const Config config = parse("    module: git.corp.example/team/repo/v2\n"
-                              "    ssh: git.corp.example:22\n"
-                              "    bearer_token_file: token\n");
+  const Config config = parse(
+      "    module: git.corp.example/team/repo/v2\n"
+      "    ssh: git.corp.example:22\n"
+      "    bearer_token_file: token\n");
   const TargetConfig& t = config.targets[0];
   EXPECT_EQ(t.module, "git.corp.example/team/repo/v2");
   EXPECT_EQ(t.ssh, "git.corp.example:22");

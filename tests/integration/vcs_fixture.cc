@@ -84,9 +84,12 @@ VcsFixture::VcsFixture() = default;
 VcsFixture::~VcsFixture() = default;  // net_ stops nginx and fcgiwrap, removes the directory
 
 std::string VcsFixture::run(const std::vector<std::string>& argv, const std::string& cwd) const {
-  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir(),
-                                  "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=gomodprobe",
-                                  "GIT_AUTHOR_EMAIL=dev@gomodprobe", "GIT_COMMITTER_NAME=gomodprobe",
+  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                                  "HOME=" + dir(),
+                                  "GIT_CONFIG_NOSYSTEM=1",
+                                  "GIT_AUTHOR_NAME=gomodprobe",
+                                  "GIT_AUTHOR_EMAIL=dev@gomodprobe",
+                                  "GIT_COMMITTER_NAME=gomodprobe",
                                   "GIT_COMMITTER_EMAIL=dev@gomodprobe",
                                   "GIT_AUTHOR_DATE=2024-01-01T00:00:00Z",
                                   "GIT_COMMITTER_DATE=2024-01-01T00:00:00Z"};
@@ -184,10 +187,10 @@ void VcsFixture::startServers() {
   }
   const std::string fcgiwrap = NetFixture::findExecutable("fcgiwrap");
   if (fcgiwrap.empty()) throw std::runtime_error("fcgiwrap not found (apt-get install fcgiwrap)");
-  net_.startChild("fcgiwrap", d + "/vcs-fcgiwrap.log",
-                  {"/bin/bash", "-c",
-                   "exec " + fcgiwrap + " -c 4 0<&" + std::to_string(unix_fd.get())},
-                  {unix_fd.get()});
+  net_.startChild(
+      "fcgiwrap", d + "/vcs-fcgiwrap.log",
+      {"/bin/bash", "-c", "exec " + fcgiwrap + " -c 4 0<&" + std::to_string(unix_fd.get())},
+      {unix_fd.get()});
 
   // nginx inherits 127.0.0.1:443 (NGINX="fd;"), so there is no start-up race.
   Fd tcp_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -204,10 +207,10 @@ void VcsFixture::startServers() {
   for (const char* sub : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
     fs::create_directories(d + "/vcs-nginx-temp/" + sub);
   }
-  const std::string auth = "      auth_basic \"corp\";\n      auth_basic_user_file " + d +
-                           "/vcs-htpasswd;\n";
-  const std::string bearer = "      if ($http_authorization != \"Bearer " + std::string(kToken) +
-                             "\") { return 401; }\n";
+  const std::string auth =
+      "      auth_basic \"corp\";\n      auth_basic_user_file " + d + "/vcs-htpasswd;\n";
+  const std::string bearer =
+      "      if ($http_authorization != \"Bearer " + std::string(kToken) + "\") { return 401; }\n";
   std::string conf;
   if (::geteuid() == 0) conf += "user root;\n";
   conf += "daemon off;\nmaster_process on;\nworker_processes 1;\n";
@@ -280,8 +283,8 @@ void VcsFixture::waitForNginx() const {
   static constexpr std::string_view kRequest = "GET / HTTP/1.0\r\n\r\n";
   (void)::send(fd.get(), kRequest.data(), kRequest.size(), MSG_NOSIGNAL);
   pollfd pfd{fd.get(), POLLIN, 0};
-  const int timeout_ms =
-      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kStartupTimeout).count());
+  const int timeout_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(kStartupTimeout).count());
   std::array<char, 64> buf{};
   if (::poll(&pfd, 1, timeout_ms) != 1 || ::recv(fd.get(), buf.data(), buf.size(), 0) <= 0) {
     throw std::runtime_error("vcs nginx did not answer" + logTail(nginxErrorLog()));
@@ -309,8 +312,8 @@ GoRunResult VcsFixture::goModDownload(const std::string& module, bool with_netrc
       "GIT_SSL_CAINFO=" + caFile(),
       "GIT_CONFIG_NOSYSTEM=1",
   };
-  return runCommand({GoModFixture::goBinary(), "mod", "download", "-json", module + "@v1.0.0"},
-                    env, run_dir + "/work", kCommandTimeout);
+  return runCommand({GoModFixture::goBinary(), "mod", "download", "-json", module + "@v1.0.0"}, env,
+                    run_dir + "/work", kCommandTimeout);
 }
 
 }  // namespace gomodprobe::testing

@@ -4,6 +4,7 @@
 // match `go mod download`'s success or failure. Each test enters its own network namespace so
 // nginx can serve git.corp.example on 127.0.0.1:443.
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,15 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <sstream>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -34,9 +33,9 @@
 namespace gomodprobe {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using std::chrono::milliseconds;
 using testing::VcsFixture;
 
 /// A loopback TCP server that answers each connection with `script` (the bytes an SSH server
@@ -104,7 +103,8 @@ class SshStub {
 class VcsProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto error = testing::enterTestNamespaces({{"127.0.0.1", std::string(VcsFixture::kHost)}})) {
+    if (auto error =
+            testing::enterTestNamespaces({{"127.0.0.1", std::string(VcsFixture::kHost)}})) {
       GTEST_SKIP() << "cannot enter test namespaces: " << *error;
     }
     libraries_ = std::make_unique<net::NetLibraries>();
@@ -331,6 +331,7 @@ std::string slurp(const std::string& path) {
 // log, /metrics and /, and config error messages. The targets use each credential kind, succeed
 // and fail (a wrong password is sent and refused).
 TEST_F(VcsProbeTest, SecretsAppearOnNoOutputSurface) {
+  SshStub ssh("Welcome\r\nSSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
   const std::string d = fixture_->dir();
   const std::string host(VcsFixture::kHost);
   std::string yaml = "global:\n  interval: 2s\n  timeout: 1500ms\n  resolvers: [\"" +
@@ -347,6 +348,9 @@ TEST_F(VcsProbeTest, SecretsAppearOnNoOutputSurface) {
   add("bearer-ok", "bearer", "    bearer_token_file: " + fixture_->tokenFile() + "\n");
   add("netrc-ok", "private", "    netrc_file: " + fixture_->netrcFile() + "\n");
   add("none", "private", "");
+  add("dumb", "dumb", "");
+  add("missing", "missing", "");
+  add("ssh-good", "repo", "    ssh: 127.0.0.1:" + std::to_string(ssh.port()) + "\n");
   const std::string config = d + "/leak.yml";
   std::ofstream(config) << yaml;
 
@@ -355,8 +359,8 @@ TEST_F(VcsProbeTest, SecretsAppearOnNoOutputSurface) {
   std::map<std::string, std::string> surfaces;
   for (const std::string format : {"text", "json"}) {
     const auto run = testing::runCommand(
-        {binary, "--log.level", "debug", "check", "--config.file", config, "--output", format},
-        env, d, std::chrono::seconds(60));
+        {binary, "--log.level", "debug", "check", "--config.file", config, "--output", format}, env,
+        d, std::chrono::seconds(60));
     EXPECT_EQ(run.exit_code, 1) << run.output;  // some targets fail on purpose
     surfaces["check --output " + format] = run.output;
   }
@@ -376,10 +380,10 @@ TEST_F(VcsProbeTest, SecretsAppearOnNoOutputSurface) {
 
   // The daemon: its log, /metrics once every target ran, and /.
   const std::string log = d + "/leak-daemon.log";
-  const pid_t pid = fixture_->net().startChild(
-      "leak-daemon", log,
-      {binary, "--config.file", config, "--web.listen-address", "127.0.0.1:0", "--log.level",
-       "debug"});
+  const pid_t pid =
+      fixture_->net().startChild("leak-daemon", log,
+                                 {binary, "--config.file", config, "--web.listen-address",
+                                  "127.0.0.1:0", "--log.level", "debug"});
   int port = 0;
   const std::regex listening(R"(listening on .*\(port (\d+)\))");
   for (int i = 0; i < 400 && port == 0; ++i) {  // polling the log, bounded (~10 s)

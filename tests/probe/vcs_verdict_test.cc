@@ -61,7 +61,8 @@ TEST(VcsVerdictTest, DiscoveryProtocolFailures) {
   EXPECT_EQ(judgeDiscovery(response(200, "<title>a < b</title>"), kModule, false).reason,
             FailureReason::VcsProtocol);
   const auto unknown = judgeDiscovery(
-      response(200, R"(<meta name="go-import" content="git.corp.example/team/repo cvs https://x">)"),
+      response(200,
+               R"(<meta name="go-import" content="git.corp.example/team/repo cvs https://x">)"),
       kModule, false);
   EXPECT_EQ(unknown.reason, FailureReason::VcsProtocol);
 }
@@ -92,9 +93,9 @@ TEST(VcsVerdictTest, InfoRefsSmartDumbAuthAndMissing) {
 
   EXPECT_EQ(judgeInfoRefs(response(401, ""), false).reason, FailureReason::VcsAuth);
   EXPECT_EQ(judgeInfoRefs(response(404, ""), false).reason, FailureReason::HttpStatus);
-  const auto broken = judgeInfoRefs(
-      response(200, "0032# service=git-upload-pack\n", "application/x-git-upload-pack-advertisement"),
-      false);
+  const auto broken = judgeInfoRefs(response(200, "0032# service=git-upload-pack\n",
+                                             "application/x-git-upload-pack-advertisement"),
+                                    false);
   EXPECT_EQ(broken.reason, FailureReason::VcsProtocol);
 }
 

@@ -49,10 +49,10 @@ TEST(GitSmartHttpTest, RejectsMalformedPktLines) {
 }
 
 TEST(GitSmartHttpTest, AcceptsV0AdvertisementWithServiceLine) {
-  const std::string body = pkt("# service=git-upload-pack\n") + "0000" +
-                           pkt(kOid + " HEAD" + std::string(1, '\0') + "multi_ack side-band-64k\n") +
-                           pkt(kOid + " refs/heads/main\n") + pkt(kOid + " refs/tags/v1.0.0\n") +
-                           "0000";
+  const std::string body =
+      pkt("# service=git-upload-pack\n") + "0000" +
+      pkt(kOid + " HEAD" + std::string(1, '\0') + "multi_ack side-band-64k\n") +
+      pkt(kOid + " refs/heads/main\n") + pkt(kOid + " refs/tags/v1.0.0\n") + "0000";
   const auto got = parseUploadPackAdvertisement(body);
   EXPECT_TRUE(got.valid) << got.error;
   EXPECT_EQ(got.protocol, "smart-v0");

@@ -108,8 +108,8 @@ TEST(GoImportTest, DecodesEntitiesAndSelfClosingTags) {
 </head>)",
       ModuleMode::PreferMod);
   EXPECT_EQ(got.error, "");
-  EXPECT_THAT(got.imports,
-              ElementsAre(MetaImport{"a.example/x", "git", "https://a.example/x?a=1&b=2!&unknown;"}));
+  EXPECT_THAT(got.imports, ElementsAre(MetaImport{"a.example/x", "git",
+                                                  "https://a.example/x?a=1&b=2!&unknown;"}));
 }
 
 TEST(GoImportTest, SyntaxErrorBeforeAnyTagIsAnError) {
@@ -121,13 +121,12 @@ TEST(GoImportTest, SyntaxErrorBeforeAnyTagIsAnError) {
   EXPECT_THAT(got.imports, IsEmpty());
   EXPECT_THAT(got.error, HasSubstr("expected element name after <"));
 
-  const auto bad_utf8 =
-      parseMetaGoImports("<title>caf\xe9</title><meta name=go-import content=\"a b c\">",
-                         ModuleMode::PreferMod);
+  const auto bad_utf8 = parseMetaGoImports(
+      "<title>caf\xe9</title><meta name=go-import content=\"a b c\">", ModuleMode::PreferMod);
   EXPECT_THAT(bad_utf8.error, HasSubstr("invalid UTF-8"));
 
-  const auto charset = parseMetaGoImports(R"(<?xml version="1.0" encoding="ISO-8859-1"?>)",
-                                          ModuleMode::PreferMod);
+  const auto charset =
+      parseMetaGoImports(R"(<?xml version="1.0" encoding="ISO-8859-1"?>)", ModuleMode::PreferMod);
   EXPECT_THAT(charset.error, HasSubstr("ISO-8859-1"));
 }
 

@@ -48,11 +48,9 @@ TEST(SshIdentificationTest, RejectsTooLongIdentification) {
 }
 
 TEST(SshIdentificationTest, RejectsOtherProtocolsAndGarbage) {
-  EXPECT_THAT(scanSshIdentification("SSH-1.5-OldServer\r\n", false).error,
-              HasSubstr("is not 2.0"));
+  EXPECT_THAT(scanSshIdentification("SSH-1.5-OldServer\r\n", false).error, HasSubstr("is not 2.0"));
   EXPECT_THAT(scanSshIdentification("SSH-2.0-\r\n", false).error, HasSubstr("empty"));
-  EXPECT_THAT(scanSshIdentification("SSH-2.0-a\x01x\r\n", false).error,
-              HasSubstr("non-printable"));
+  EXPECT_THAT(scanSshIdentification("SSH-2.0-a\x01x\r\n", false).error, HasSubstr("non-printable"));
   EXPECT_THAT(scanSshIdentification(std::string("\x16\x03\x01\x00\x05", 5), false).error,
               HasSubstr("NUL"));
   const auto http = scanSshIdentification("HTTP/1.1 400 Bad Request\r\n\r\n", true);
