@@ -1,5 +1,7 @@
 #include "probe/vcs_probe.h"
 
+#include <charconv>
+#include <system_error>
 #include <utility>
 
 #include "net/dns_lookup.h"
@@ -43,12 +45,19 @@ bool transportFailed(const net::FetchResponse& response) {
   return response.reason != FailureReason::None && response.reason != FailureReason::HttpStatus;
 }
 
-// "host:port" (host may be "[v6]").
+// "host:port" (host may be "[v6]"); port 0 when malformed (the config loader refuses those, a
+// programmatic TargetConfig may not).
 std::pair<std::string, std::uint16_t> splitHostPort(const std::string& text) {
   const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return {text, 0};
   std::string host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return {host, static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1)))};
+  unsigned port = 0;
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(first, last, port);
+  if (ec != std::errc{} || end != last || port > 65535) port = 0;
+  return {host, static_cast<std::uint16_t>(port)};
 }
 
 class VcsRun final : public ProbeRun {
@@ -137,6 +146,10 @@ class VcsRun final : public ProbeRun {
     }
     auto [host, port] = splitHostPort(target().ssh);
     ssh_port_ = port;
+    if (port == 0 || host.empty()) {
+      sshFailed(FailureReason::ConnectError, "invalid address (expected host:port)", 0);
+      return;
+    }
     if (net::isIpLiteral(host)) {
       connectSsh(host);
       return;
