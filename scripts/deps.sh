@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang-format clang-tidy
   libcrypt-dev
-  nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium
+  nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium fcgiwrap
   golang-go golang-golang-x-mod-dev
 )
 missing=()

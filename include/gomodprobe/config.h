@@ -19,7 +19,10 @@ namespace gomodprobe {
 ///   own; `url` is unused);
 /// - dns: a standalone resolver comparison: every name × resolver × record type is queried, and
 ///   the resolvers must answer (NOERROR) and agree (no HTTP; `url` is unused).
-enum class TargetKind { GoProxy, SumDb, Http, Chain, Dns };
+/// - vcs: a private module's VCS host as the go command reaches it with GOPROXY=direct: go-import
+///   discovery (`url?go-get=1`, the HTTP check), git smart HTTP (`<repo>/info/refs`), and
+///   optionally the SSH identification of `ssh`.
+enum class TargetKind { GoProxy, SumDb, Http, Chain, Dns, Vcs };
 
 /// A DNS record type the dns kind queries.
 enum class DnsRecordType { A, Aaaa, Cname };
@@ -31,6 +34,14 @@ struct ProxyEnv {
   std::string https_proxy;  ///< https_proxy, else HTTPS_PROXY: for https:// URLs
   std::string no_proxy;     ///< no_proxy, else NO_PROXY: hosts reached directly
   bool operator==(const ProxyEnv&) const = default;
+};
+
+/// vcs: HTTP Basic credentials; the password is read from `password_file` (first line, trailing
+/// CR/LF removed) at every run, never stored in the config.
+struct BasicAuthConfig {
+  std::string username;
+  std::string password_file;
+  bool operator==(const BasicAuthConfig&) const = default;
 };
 
 /// The sum.golang.org verifier key (the go command's built-in default).
@@ -83,7 +94,7 @@ struct TargetConfig {
   std::string name;  ///< unique, [a-zA-Z0-9_.-]+; the `target` label
   TargetKind kind = TargetKind::Http;
   std::string url;   ///< base URL, scheme http or https, no trailing slash
-  std::string path;  ///< request path, starts with '/'
+  std::string path;  ///< request path, starts with '/' (vcs: "?go-get=1", the discovery query)
   std::vector<HttpVersion> http_versions{HttpVersion::Http11, HttpVersion::Http2};
   std::vector<ResolverSpec> resolvers;  ///< first one feeds the connection; never empty
   IpProtocol ip_protocol = IpProtocol::Any;
@@ -126,6 +137,19 @@ struct TargetConfig {
   std::vector<std::string> names;
   /// dns: the record types to query for each name (default A and AAAA).
   std::vector<DnsRecordType> record_types{DnsRecordType::A, DnsRecordType::Aaaa};
+  /// vcs: the module path matched against go-import prefixes (default: host and path of `url`).
+  std::string module;
+  /// vcs: "host:port" of an SSH server whose identification line is read; empty = no SSH check.
+  std::string ssh;
+  /// vcs credentials, at most one kind; only file paths are kept here, the secrets are read at
+  /// each run (so rotated tokens are picked up) and never stored, logged or exported.
+  /// netrc_file: a netrc file used as curl and git use ~/.netrc (CURLOPT_NETRC_FILE with
+  /// CURL_NETRC_OPTIONAL: the entry of the request's host, if any).
+  std::string netrc_file;
+  /// bearer_token_file: first line sent as "Authorization: Bearer …" (CURLAUTH_BEARER).
+  std::string bearer_token_file;
+  /// basic_auth: username and password_file (CURLAUTH_BASIC); empty username = none.
+  BasicAuthConfig basic_auth;
 
   /// url + path, the address actually requested.
   [[nodiscard]] std::string requestUrl() const { return url + path; }

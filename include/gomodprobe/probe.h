@@ -41,6 +41,12 @@ enum class FailureReason {
   SumdbInclusion,     ///< "sumdb_inclusion": a record is not in the signed tree
   SumdbInconsistent,  ///< "sumdb_inconsistent": the tree does not extend the one seen before
   SumdbUnsupported,   ///< "sumdb_unsupported": the proxy does not proxy this checksum database
+  // Private VCS hosts (go.dev/ref/mod "Finding a repository for a module path", gitprotocol-http).
+  VcsAuth,      ///< "vcs_auth": 401/403 (reachable; credentials missing or refused), or a
+                ///< credential file unreadable at run time
+  VcsProtocol,  ///< "vcs_protocol": no usable go-import tag, not a smart-HTTP git server, or a
+                ///< malformed pkt-line advertisement
+  SshBanner,    ///< "ssh_banner": no valid SSH-2.0 identification line (RFC 4253 §4.2)
   /// "proxy_error": the HTTP(S) proxy could not be used: its name did not resolve, the TCP
   /// connection to it failed (refused, unreachable), or it refused the CONNECT tunnel (non-2xx,
   /// CURLINFO_HTTP_CONNECTCODE). A deadline hit meanwhile stays timeout / connect_timeout.
@@ -154,6 +160,34 @@ struct DnsNameAgreement {
   bool agree = false;
 };
 
+/// A step of a vcs probe: go-import discovery, git smart-HTTP ref advertisement, SSH
+/// identification exchange.
+enum class VcsStep { Discovery, InfoRefs, SshBanner };
+[[nodiscard]] std::string_view toLabel(VcsStep step);
+
+struct VcsStepResult {
+  VcsStep step = VcsStep::Discovery;
+  bool success = false;
+  FailureReason reason = FailureReason::None;
+  std::string detail;           ///< bounded; never contains secrets
+  double duration_seconds = 0;  ///< discovery, info_refs: request start → body complete (the
+                                ///< first attempt for discovery); ssh_banner: connect start →
+                                ///< identification line read
+  long status_code = 0;         ///< HTTP steps
+};
+
+/// What a vcs run found (kind vcs).
+struct VcsCheck {
+  std::string module;  ///< the module path matched
+  std::string prefix;  ///< the matching go-import prefix
+  std::string vcs;     ///< "git", "mod", "hg", …; empty when discovery failed
+  std::string repo;    ///< the repo root URL of the go-import tag
+  /// info_refs: "smart-v0", "smart-v1", "smart-v2" or "dumb"; empty when not reached.
+  std::string protocol;
+  std::string ssh_identification;  ///< the server's "SSH-2.0-…" line, without CR LF
+  std::vector<VcsStepResult> steps;
+};
+
 /// Outcome of one scheduled run of one target. Probes never throw: every failure ends up here.
 struct ProbeResult {
   std::string target;
@@ -183,6 +217,8 @@ struct ProbeResult {
   /// dns kind: per name, whether the resolvers that answered agree (rcode and answer set per
   /// type); set only for names with ≥ 2 answering resolvers.
   std::vector<DnsNameAgreement> names_agree;
+  /// vcs: discovery, smart HTTP and SSH results.
+  std::optional<VcsCheck> vcs;
 };
 
 using ProbeCallback = std::function<void(ProbeResult)>;

@@ -101,6 +101,24 @@ std::string formatText(const std::vector<ProbeResult>& results) {
           fmt::format("  chain {} served by entry {}\n", r.modules[i].module, r.chain_entries[i]);
     }
     for (const auto& finding : r.lint) out += fmt::format("  lint {}\n", finding);
+    if (r.vcs) {
+      out += fmt::format("  vcs module={} vcs={} repo={}", r.vcs->module,
+                         r.vcs->vcs.empty() ? "-" : r.vcs->vcs,
+                         r.vcs->repo.empty() ? "-" : r.vcs->repo);
+      if (!r.vcs->protocol.empty()) out += fmt::format(" protocol={}", r.vcs->protocol);
+      out += "\n";
+      for (const auto& s : r.vcs->steps) {
+        out += fmt::format("  vcs {:<10} {:<4} {:>9}", toLabel(s.step), s.success ? "ok" : "FAIL",
+                           ms(s.duration_seconds));
+        if (s.status_code != 0) out += fmt::format(" status={}", s.status_code);
+        if (!s.success) out += fmt::format(" reason={}", toLabel(s.reason));
+        if (!s.detail.empty()) out += fmt::format(" ({})", s.detail);
+        if (s.step == VcsStep::SshBanner && !r.vcs->ssh_identification.empty()) {
+          out += fmt::format(" {}", r.vcs->ssh_identification);
+        }
+        out += "\n";
+      }
+    }
     if (!r.success && r.http.empty() && !r.detail.empty()) {
       out += fmt::format("  error: {}\n", r.detail);
     }
@@ -208,6 +226,22 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
     }
     if (!r.chain_entries.empty()) target["chain_entries"] = r.chain_entries;
     if (!r.lint.empty()) target["lint"] = r.lint;
+    if (r.vcs) {
+      nlohmann::json steps = nlohmann::json::array();
+      for (const auto& s : r.vcs->steps) {
+        steps.push_back({{"step", std::string(toLabel(s.step))},
+                         {"success", s.success},
+                         {"reason", std::string(toLabel(s.reason))},
+                         {"detail", s.detail},
+                         {"duration_seconds", s.duration_seconds},
+                         {"status_code", s.status_code}});
+      }
+      target["vcs"] = {
+          {"module", r.vcs->module},     {"prefix", r.vcs->prefix},
+          {"vcs", r.vcs->vcs},           {"repo", r.vcs->repo},
+          {"protocol", r.vcs->protocol}, {"ssh_identification", r.vcs->ssh_identification},
+          {"steps", std::move(steps)}};
+    }
     out.push_back(std::move(target));
   }
   return out;

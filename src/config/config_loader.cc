@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/secret_file.h"
+
 namespace gomodprobe::config {
 namespace {
 
@@ -576,7 +578,12 @@ class Parser {
                                     "proxy_url",
                                     "proxy_from_environment",
                                     "names",
-                                    "record_types"});
+                                    "record_types",
+"module",
+"ssh",
+"netrc_file",
+"bearer_token_file",
+"basic_auth"});
     for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
         fail(node, "target is missing the required key " + inQuotes(required));
@@ -600,7 +607,12 @@ class Parser {
         {"key", {TargetKind::SumDb}},
         {"goproxy", {TargetKind::Chain, TargetKind::SumDb}},
         {"go_env", {TargetKind::Chain}},
-        {"url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
+        {"url", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Vcs}},
+        {"module", {TargetKind::Vcs}},
+        {"ssh", {TargetKind::Vcs}},
+        {"netrc_file", {TargetKind::Vcs}},
+        {"bearer_token_file", {TargetKind::Vcs}},
+        {"basic_auth", {TargetKind::Vcs}},
         {"path", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
         {"proxy_url",
          {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
@@ -637,6 +649,16 @@ class Parser {
     if (target.proxy_from_environment) target.proxy_env = captureProxyEnv(proxy_env_node);
     bool has_path = false;
     std::optional<Entry> timeout_entry;
+    std::optional<Entry> credential_entry;  // the first credential key seen
+    const auto one_credential = [&](const Entry& entry) {
+      if (credential_entry) {
+        fail(entry.key, "key " + inQuotes(entry.name) + " conflicts with " +
+                            inQuotes(credential_entry->name) + " (line " +
+                            std::to_string(credential_entry->key.Mark().line + 1) +
+                            "): at most one of netrc_file, bearer_token_file, basic_auth");
+      }
+      credential_entry = entry;
+    };
     for (const Entry& entry : fields) {
       const std::string& name = entry.name;
       if (name == "name") {
@@ -691,7 +713,36 @@ class Parser {
         target.names = dnsNames(entry);
       } else if (name == "record_types") {
         target.record_types = recordTypes(entry);
+      } else if (name == "module") {
+        target.module = modulePath(entry);
+      } else if (name == "ssh") {
+        target.ssh = sshAddress(entry);
+      } else if (name == "netrc_file") {
+        one_credential(entry);
+        target.netrc_file = credentialFile(entry, false);
+      } else if (name == "bearer_token_file") {
+        one_credential(entry);
+        target.bearer_token_file = credentialFile(entry, true);
+      } else if (name == "basic_auth") {
+        one_credential(entry);
+        target.basic_auth = basicAuth(entry);
       }
+    }
+    if (target.kind == TargetKind::Vcs) {
+      if (target.module.empty()) {
+        // host (without port) and path of the URL.
+        const std::string rest = target.url.substr(target.url.find("://") + 3);
+        const std::size_t slash = rest.find('/');
+        std::string authority = rest.substr(0, slash);
+        if (!authority.empty() && authority.front() == '[') {
+          authority = authority.substr(0, authority.find(']') + 1);
+        } else if (const std::size_t colon = authority.find(':'); colon != std::string::npos) {
+          authority.resize(colon);
+        }
+        target.module = authority + (slash == std::string::npos ? "" : rest.substr(slash));
+      }
+      target.path = "?go-get=1";
+      has_path = true;
     }
     if (!has_path) {
       target.path = target.kind == TargetKind::SumDb ? "/latest" : "/";
@@ -733,8 +784,82 @@ class Parser {
     if (text == "dns") {
       return TargetKind::Dns;
     }
+    if (text == "vcs") {
+      return TargetKind::Vcs;
+    }
     failAtValue(
-        entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain or dns)");
+        entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain, dns or vcs)");
+  }
+
+  // A module path as the go command takes it: no scheme, no spaces, no leading or trailing '/'.
+  [[nodiscard]] std::string modulePath(const Entry& entry) const {
+    std::string text = scalar(entry);
+    if (text.empty() || text.find("://") != std::string::npos || text.front() == '/' ||
+        text.back() == '/' || std::any_of(text.begin(), text.end(), isUnsafeUrlByte) ||
+        text.find_first_of("@?#") != std::string::npos) {
+      failAtValue(entry, "invalid module path " + inQuotes(text) +
+                             R"( (expected e.g. "git.corp.example/team/repo", without scheme))");
+    }
+    return text;
+  }
+
+  // "host:port" or "[v6]:port", port required.
+  [[nodiscard]] std::string sshAddress(const Entry& entry) const {
+    std::string text = scalar(entry);
+    const std::size_t colon = text.rfind(':');
+    const bool has_port =
+        colon != std::string::npos && (text.front() != '[' || text[colon - 1] == ']');
+    if (text.empty() || !has_port || authorityProblem(text)) {
+      failAtValue(entry,
+                  "invalid ssh address " + inQuotes(text) +
+                      R"( (expected "host:port" or "[IPv6]:port", e.g. "git.corp.example:22"))");
+    }
+    return text;
+  }
+
+  // A credential file path, resolved against the config file's directory and checked readable
+  // now (its content is read again at every run and never kept in the config).
+  [[nodiscard]] std::string credentialFile(const Entry& entry, bool secret_line) const {
+    std::string path = scalar(entry);
+    if (path.empty()) failAtValue(entry, inQuotes(entry.name) + " must not be empty");
+    const std::filesystem::path fs_path(path);
+    if (fs_path.is_relative()) {
+      path = (std::filesystem::path(source_).parent_path() / fs_path).lexically_normal().string();
+    }
+    std::string error;
+    const bool ok =
+        secret_line ? readSecretFile(path, &error).has_value() : checkReadable(path, &error);
+    if (!ok) failAtValue(entry, inQuotes(entry.name) + ": " + error);
+    return path;
+  }
+
+  [[nodiscard]] BasicAuthConfig basicAuth(const Entry& entry) const {
+    if (!entry.value.IsMap()) {
+      failAtValue(entry, R"("basic_auth" must be a map with username and password_file, got )" +
+                             describe(entry.value));
+    }
+    BasicAuthConfig out;
+    const auto fields = readFields(entry.value, "in basic_auth", {"username", "password_file"});
+    for (std::string_view required : {"username", "password_file"}) {
+      if (findField(fields, required) == nullptr) {
+        failAtValue(entry, "basic_auth is missing the required key " + inQuotes(required));
+      }
+    }
+    for (const Entry& field : fields) {
+      if (field.name == "username") {
+        out.username = scalar(field);
+        if (out.username.empty() || out.username.find(':') != std::string::npos ||
+            std::any_of(out.username.begin(), out.username.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+          failAtValue(field,
+                      "basic_auth username must be non-empty, without ':' or control "
+                      "characters");
+        }
+      } else {
+        out.password_file = credentialFile(field, true);
+      }
+    }
+    return out;
   }
 
   [[nodiscard]] IpProtocol ipProtocol(const Entry& entry) const {

@@ -16,6 +16,8 @@ const char* toString(TargetKind kind) {
       return "chain";
     case TargetKind::Dns:
       return "dns";
+    case TargetKind::Vcs:
+      return "vcs";
   }
   return "unknown";
 }

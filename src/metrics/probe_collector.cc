@@ -143,6 +143,11 @@ void ProbeCollector::record(const ProbeResult& result) {
     for (const auto& step : module.steps)
       state.module_steps[step.step].observe(step.duration_seconds);
   }
+  if (result.vcs) {
+    for (const auto& step : result.vcs->steps) {
+      state.vcs_steps[step.step].observe(step.duration_seconds);
+    }
+  }
   state.last = result;
 }
 
@@ -279,6 +284,15 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
   auto& chain_entry =
       b.family("gomodprobe_goproxy_chain_entry",
                "Index of the GOPROXY entry that serves the module (-1: none).", MetricType::Gauge);
+  auto& vcs_step = b.family("gomodprobe_vcs_step_duration_seconds",
+                            "Duration of each step of vcs runs (discovery: the go-import page; "
+                            "info_refs: the git smart-HTTP advertisement; ssh_banner: TCP connect "
+                            "and SSH identification).",
+                            MetricType::Histogram);
+  auto& vcs_info = b.family("gomodprobe_vcs_info",
+                            "The VCS and repository root found by go-import discovery in the last "
+                            "run (always 1; absent when discovery failed).",
+                            MetricType::Gauge);
   // (module, version) → zip hashes served by each goproxy target, for mirrors_agree.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> served;
   std::map<std::pair<std::string, std::string>, int> served_by;
@@ -382,6 +396,14 @@ std::vector<MetricFamily> ProbeCollector::Collect() const {
         FamilyBuilder::gauge(consistency, {{"target", name}},
                              *last.sumdb->consistency_verified ? 1 : 0);
       }
+    }
+    for (const auto& [step, data] : state.vcs_steps) {
+      FamilyBuilder::histogram(vcs_step, {{"target", name}, {"step", std::string(toLabel(step))}},
+                               data);
+    }
+    if (last.vcs && !last.vcs->vcs.empty()) {
+      FamilyBuilder::gauge(vcs_info,
+                           {{"target", name}, {"vcs", last.vcs->vcs}, {"repo", last.vcs->repo}}, 1);
     }
     if (state.kind == TargetKind::Chain) {
       double errors = 0;

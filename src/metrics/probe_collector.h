@@ -91,6 +91,7 @@ class ProbeCollector final : public prometheus::Collectable {
     HistogramData duration;
     std::map<std::tuple<Phase, HttpVersion>, HistogramData> phases;
     std::map<ModuleStep, HistogramData> module_steps;
+    std::map<VcsStep, HistogramData> vcs_steps;
     std::optional<ProbeResult> last;
     std::optional<TlsInfo> tls;  // last TLS seen: kept while a run fails before the handshake
     std::string host;            // the URL's host: `name` of resolvers_agree for HTTP kinds

@@ -111,6 +111,26 @@ void EventLoop::cancelTimer(TimerId id) {
   timer_index_.erase(idx);
 }
 
+EventLoop::WatchId EventLoop::watchFd(int fd, bool readable, bool writable, FdCallback callback) {
+  const WatchId id = next_watch_id_++;
+  FdWatch watch;
+  watch.fd = fd;
+  watch.events =
+      static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) | (writable ? CURL_WAIT_POLLOUT : 0));
+  watch.callback = std::move(callback);
+  fd_watches_.emplace(id, std::move(watch));
+  return id;
+}
+
+void EventLoop::updateFd(WatchId id, bool readable, bool writable) {
+  auto it = fd_watches_.find(id);
+  if (it == fd_watches_.end()) return;
+  it->second.events =
+      static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) | (writable ? CURL_WAIT_POLLOUT : 0));
+}
+
+void EventLoop::unwatchFd(WatchId id) { fd_watches_.erase(id); }
+
 ares_channel EventLoop::resolverChannel(const ResolverSpec& resolver, std::string* error) {
   const std::string key = resolver.label();
   if (auto it = channels_.find(key); it != channels_.end()) return it->second.get();
@@ -189,6 +209,16 @@ void EventLoop::pollOnce() {
       timeout_ms = std::min(timeout_ms, ms);
     }
   }
+  const std::size_t ares_fds = extra.size();
+  std::vector<WatchId> watch_ids;
+  for (const auto& [id, watch] : fd_watches_) {
+    if (watch.events == 0) continue;
+    curl_waitfd wfd{};
+    wfd.fd = watch.fd;
+    wfd.events = watch.events;
+    extra.push_back(wfd);
+    watch_ids.push_back(id);
+  }
   if (!timers_.empty()) {
     const auto until = timers_.begin()->first - clock_.steadyNow();
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until).count();
@@ -203,7 +233,7 @@ void EventLoop::pollOnce() {
   curl_multi_poll(multi_.get(), extra.data(), static_cast<unsigned>(extra.size()),
                   static_cast<int>(timeout_ms), &ready);
 
-  for (std::size_t i = 0; i < extra.size(); ++i) {
+  for (std::size_t i = 0; i < ares_fds; ++i) {
     const short revents = extra[i].revents;
     if (revents == 0) continue;
     const bool readable = (revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0;
@@ -215,6 +245,19 @@ void EventLoop::pollOnce() {
   // Let c-ares expire its own timeouts (and resend) even when no socket was ready.
   for (auto& [key, channel] : channels_) {
     ares_process_fd(channel.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  }
+
+  // Watched descriptors: a callback may unwatch others, so look each one up again.
+  for (std::size_t i = 0; i < watch_ids.size(); ++i) {
+    const short revents = extra[ares_fds + i].revents;
+    if (revents == 0) continue;
+    auto it = fd_watches_.find(watch_ids[i]);
+    if (it == fd_watches_.end()) continue;
+    FdReady ready_for;
+    ready_for.readable = (revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0;
+    ready_for.writable = (revents & CURL_WAIT_POLLOUT) != 0;
+    FdCallback callback = it->second.callback;  // the callback may unwatch itself
+    callback(ready_for);
   }
 
   int running = 0;

@@ -25,6 +25,14 @@ class EventLoop {
   using TimerId = std::uint64_t;
   /// Called once when a transfer added with addTransfer() completes (or fails).
   using TransferDone = std::function<void(CURLcode)>;
+  using WatchId = std::uint64_t;
+  /// What a watched descriptor is ready for (POLLERR/POLLHUP show up as readable and/or
+  /// writable, as curl_multi_poll reports them).
+  struct FdReady {
+    bool readable = false;
+    bool writable = false;
+  };
+  using FdCallback = std::function<void(FdReady)>;
 
   explicit EventLoop(const Clock& clock);
   ~EventLoop();
@@ -49,6 +57,15 @@ class EventLoop {
   TimerId addTimer(std::chrono::steady_clock::time_point when, Task task);
   void cancelTimer(TimerId id);
 
+  /// Watches a descriptor the caller owns (for sockets curl does not drive, e.g. a raw TCP
+  /// connection): `callback` runs on each poll that finds it ready for what was asked, until
+  /// unwatchFd(). The caller unwatches before closing the descriptor. A callback may (un)watch.
+  WatchId watchFd(int fd, bool readable, bool writable, FdCallback callback);
+  /// Changes what a watch waits for. No-op for an unknown id.
+  void updateFd(WatchId id, bool readable, bool writable);
+  /// Stops a watch; its callback is not called afterwards. No-op for an unknown id.
+  void unwatchFd(WatchId id);
+
   /// The c-ares channel for one resolver, created on first use (servers from the spec, or
   /// /etc/resolv.conf for "system"). nullptr when c-ares could not initialise it; `error` then
   /// says why.
@@ -69,6 +86,13 @@ class EventLoop {
   std::unordered_map<TimerId, std::chrono::steady_clock::time_point> timer_index_;
   TimerId next_timer_id_ = 1;
   std::map<std::string, AresChannel> channels_;  // by ResolverSpec::label()
+  struct FdWatch {
+    int fd = -1;
+    short events = 0;  // CURL_WAIT_POLLIN | CURL_WAIT_POLLOUT
+    FdCallback callback;
+  };
+  std::map<WatchId, FdWatch> fd_watches_;
+  WatchId next_watch_id_ = 1;
 
   std::mutex mutex_;
   std::vector<Task> posted_;     // guarded by mutex_

@@ -207,6 +207,18 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
       curl_easy_setopt(easy, CURLOPT_CAINFO, request_.ca_file.c_str());
       curl_easy_setopt(easy, CURLOPT_CAPATH, "/etc/ssl/certs");
     }
+    const HttpAuth& auth = request_.auth;
+    if (!auth.netrc_file.empty()) {
+      curl_easy_setopt(easy, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
+      curl_easy_setopt(easy, CURLOPT_NETRC_FILE, auth.netrc_file.c_str());
+    } else if (!auth.bearer_token.empty()) {
+      curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
+      curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, auth.bearer_token.c_str());
+    } else if (!auth.username.empty()) {
+      curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+      curl_easy_setopt(easy, CURLOPT_USERNAME, auth.username.c_str());
+      curl_easy_setopt(easy, CURLOPT_PASSWORD, auth.password.c_str());
+    }
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &FetchImpl::onHeader);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &FetchImpl::onBody);
@@ -258,6 +270,11 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
 
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    const char* content_type = nullptr;
+    if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
+        content_type != nullptr) {
+      out.content_type = bounded(content_type);
+    }
     out.status_code = status;
     long version = 0;
     curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);

@@ -16,6 +16,20 @@
 
 namespace gomodprobe::net {
 
+/// Credentials of a request. Secrets live only here, for the request's lifetime; they are never
+/// logged or copied into a response. At most one kind is set.
+struct HttpAuth {
+  /// A netrc file, used as curl and git use ~/.netrc: CURLOPT_NETRC_FILE with
+  /// CURL_NETRC_OPTIONAL (the login of the request host's `machine` entry, or `default`).
+  std::string netrc_file;
+  std::string bearer_token;  ///< CURLOPT_XOAUTH2_BEARER with CURLAUTH_BEARER
+  std::string username;      ///< with `password`: CURLAUTH_BASIC (sent with the first request)
+  std::string password;
+  [[nodiscard]] bool empty() const {
+    return netrc_file.empty() && bearer_token.empty() && username.empty();
+  }
+};
+
 /// One HTTP request on the event loop, over a fresh connection (no reuse, no TLS resumption).
 struct FetchRequest {
   std::string url;
@@ -35,6 +49,8 @@ struct FetchRequest {
   /// through a CONNECT tunnel, http URLs are forwarded (absolute-form request), as the go command
   /// does. The proxy's own name is resolved by curl (system resolver); `pin` is then ignored.
   std::string proxy;
+  /// Credentials; curl sends them to the request's host only (not after a redirect elsewhere).
+  HttpAuth auth;
 };
 
 /// What one request gave. Never thrown: every failure is a reason.
@@ -52,7 +68,8 @@ struct FetchResponse {
   double total_seconds = 0;  ///< request start → end (or abort)
   std::optional<TlsInfo> tls;
   std::uint64_t body_bytes = 0;
-  std::string body;  ///< empty when FetchRequest::body_file was set
+  std::string body;          ///< empty when FetchRequest::body_file was set
+  std::string content_type;  ///< Content-Type of the last response ("" when none)
 };
 
 /// A request in flight; abort() ends it at once with reason timeout (or connect_timeout when the

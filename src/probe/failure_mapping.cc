@@ -34,6 +34,9 @@ constexpr std::array kAllReasons = {
     FailureReason::SumdbInclusion,
     FailureReason::SumdbInconsistent,
     FailureReason::SumdbUnsupported,
+    FailureReason::VcsAuth,
+    FailureReason::VcsProtocol,
+    FailureReason::SshBanner,
     FailureReason::ProxyError,
 };
 
@@ -159,6 +162,12 @@ std::string_view toLabel(FailureReason reason) {
       return "sumdb_inconsistent";
     case FailureReason::SumdbUnsupported:
       return "sumdb_unsupported";
+    case FailureReason::VcsAuth:
+      return "vcs_auth";
+    case FailureReason::VcsProtocol:
+      return "vcs_protocol";
+    case FailureReason::SshBanner:
+      return "ssh_banner";
     case FailureReason::ProxyError:
       return "proxy_error";
   }
@@ -179,6 +188,18 @@ std::string_view toLabel(ModuleStep step) {
       return "mod";
     case ModuleStep::Zip:
       return "zip";
+  }
+  return "unknown";
+}
+
+std::string_view toLabel(VcsStep step) {
+  switch (step) {
+    case VcsStep::Discovery:
+      return "discovery";
+    case VcsStep::InfoRefs:
+      return "info_refs";
+    case VcsStep::SshBanner:
+      return "ssh_banner";
   }
   return "unknown";
 }

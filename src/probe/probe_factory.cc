@@ -5,6 +5,7 @@
 #include "probe/goproxy_probe.h"
 #include "probe/http_probe.h"
 #include "probe/sumdb_probe.h"
+#include "probe/vcs_probe.h"
 
 namespace gomodprobe::probe {
 
@@ -19,6 +20,8 @@ ProbeFactory defaultProbeFactory(const ProbeEnv& env) {
         return std::make_unique<ChainProbe>(target, loop);
       case TargetKind::Dns:
         return std::make_unique<DnsProbe>(target, loop);
+      case TargetKind::Vcs:
+        return std::make_unique<VcsProbe>(target, loop);
       case TargetKind::Http:
         break;
     }

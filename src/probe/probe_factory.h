@@ -20,7 +20,8 @@ struct ProbeEnv {
   std::shared_ptr<sumdb::StateStore> sumdb_state = std::make_shared<sumdb::StateStore>();
 };
 
-/// http → HttpProbe, goproxy → GoProxyProbe, sumdb → SumdbProbe, chain → ChainProbe.
+/// http → HttpProbe, goproxy → GoProxyProbe, sumdb → SumdbProbe, chain → ChainProbe,
+/// vcs → VcsProbe.
 [[nodiscard]] ProbeFactory defaultProbeFactory(const ProbeEnv& env = {});
 
 }  // namespace gomodprobe::probe

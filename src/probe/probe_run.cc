@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "config/secret_file.h"
 #include "net/dns_lookup.h"
 #include "net/proxy.h"
 
@@ -11,16 +12,16 @@ namespace gomodprobe::probe {
 
 namespace {
 
-HttpAttempt toAttempt(HttpVersion requested, net::FetchResponse response) {
+HttpAttempt toAttempt(HttpVersion requested, const net::FetchResponse& response) {
   HttpAttempt attempt;
   attempt.requested = requested;
   attempt.success = response.ok;
   attempt.reason = response.reason;
-  attempt.detail = std::move(response.detail);
+  attempt.detail = response.detail;
   attempt.status_code = response.status_code;
   attempt.negotiated_version = response.negotiated_version;
   attempt.phases = response.phases;
-  attempt.tls = std::move(response.tls);
+  attempt.tls = response.tls;
   attempt.body_bytes = response.body_bytes;
   return attempt;
 }
@@ -37,6 +38,34 @@ void ProbeRun::start() {
   result_.kind = target_.kind;
   result_.started_at = toUnixSeconds(loop_.clock().systemNow());
   deadline_timer_ = loop_.addTimer(deadline_, [self = shared_from_this()] { self->onDeadline(); });
+  // Credentials are read at every run, so that a rotated token is picked up without a reload.
+  std::string error;
+  if (!target_.netrc_file.empty()) {
+    if (!config::checkReadable(target_.netrc_file, &error)) {
+      fail(FailureReason::VcsAuth, "netrc_file: " + error);
+      finish();
+      return;
+    }
+    auth_.netrc_file = target_.netrc_file;
+  } else if (!target_.bearer_token_file.empty()) {
+    auto token = config::readSecretFile(target_.bearer_token_file, &error);
+    if (!token) {
+      fail(FailureReason::VcsAuth, "bearer_token_file: " + error);
+      finish();
+      return;
+    }
+    auth_.bearer_token = std::move(*token);
+  } else if (!target_.basic_auth.username.empty()) {
+    auto password = config::readSecretFile(target_.basic_auth.password_file, &error);
+    if (!password) {
+      fail(FailureReason::VcsAuth, "basic_auth password_file: " + error);
+      finish();
+      return;
+    }
+    auth_.username = target_.basic_auth.username;
+    auth_.password = std::move(*password);
+  }
+
   std::weak_ptr<ProbeRun> weak = weak_from_this();
   prepare([weak](std::string request_url) {
     auto self = weak.lock();
@@ -120,6 +149,7 @@ net::FetchRequest ProbeRun::requestFor(const std::string& url) const {
   request.ca_file = target_.ca_file;
   request.headers = target_.headers;
   request.deadline = deadline_;
+  request.auth = auth_;
   return request;
 }
 
@@ -157,16 +187,18 @@ void ProbeRun::startAttempts() {
   for (std::size_t i = 0; i < target_.http_versions.size(); ++i) {
     net::FetchRequest request = requestFor(request_url_);
     request.version = target_.http_versions[i];
+    request.follow_redirects = followBaseRedirects();
     std::weak_ptr<ProbeRun> weak = weak_from_this();
-    fetch(std::move(request), [weak, i](net::FetchResponse response) {
-      if (auto self = weak.lock()) self->onAttempt(i, std::move(response));
+    fetch(std::move(request), [weak, i](const net::FetchResponse& response) {
+      if (auto self = weak.lock()) self->onAttempt(i, response);
     });
   }
   maybeAfterAttempts();
 }
 
-void ProbeRun::onAttempt(std::size_t index, net::FetchResponse response) {
-  HttpAttempt attempt = toAttempt(target_.http_versions[index], std::move(response));
+void ProbeRun::onAttempt(std::size_t index, const net::FetchResponse& response) {
+  HttpAttempt attempt = toAttempt(target_.http_versions[index], response);
+  onBaseResponse(index, response, attempt);
   if (!result_.dns.empty()) attempt.phases[0] = result_.dns[0].duration_seconds;
   result_.http[index] = std::move(attempt);
   --attempts_pending_;
@@ -201,6 +233,8 @@ void ProbeRun::onDeadline() {
     }
   }
   lookups_pending_ = 0;
+  onDeadlineReached();
+  if (finished_) return;
   // Aborting calls the callbacks synchronously; a step callback may record its failure.
   auto fetches = fetches_;
   for (auto& weak : fetches) {

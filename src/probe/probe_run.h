@@ -37,13 +37,23 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   /// Called once every attempt has finished and the base check succeeded. The default finishes.
   /// Subclasses start their own steps here and call finish() when done.
   virtual void afterAttempts() { finish(); }
+  /// Called with each base attempt's response before it is recorded; a subclass may judge the
+  /// answer itself (e.g. accept a body whatever the status, or name a 401 differently) by
+  /// changing `attempt`'s success, reason and detail. The default keeps the HTTP verdict.
+  virtual void onBaseResponse(std::size_t /*index*/, const net::FetchResponse& /*response*/,
+                              HttpAttempt& /*attempt*/) {}
+  /// Whether the base attempts follow redirects (default: no, a 3xx is http_status).
+  [[nodiscard]] virtual bool followBaseRedirects() const { return false; }
+  /// Called at the deadline before pending requests are aborted, so that a subclass can end its
+  /// own pending steps (those that are not fetch()es) with their own reasons.
+  virtual void onDeadlineReached() {}
 
   /// Issues a request on behalf of the run, with the primary resolver's address pinned when the
   /// URL's host is the target's host. The request is aborted at the run's deadline; `done` is not
   /// called after the run finished.
   void fetch(net::FetchRequest request, net::Fetch::Callback done);
-  /// A request template for `url`: the target's CA file, headers, IP protocol and deadline, and
-  /// the version of its first attempt.
+  /// A request template for `url`: the target's CA file, headers, IP protocol, deadline and
+  /// credentials (read at the start of the run), and the version of its first attempt.
   [[nodiscard]] net::FetchRequest requestFor(const std::string& url) const;
 
   /// Records a failure of a step after the attempts (the run's reason unless one is already set).
@@ -62,7 +72,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   void begin(std::string request_url);
   void onLookup(std::size_t index, DnsLookup lookup);
   void startAttempts();
-  void onAttempt(std::size_t index, net::FetchResponse response);
+  void onAttempt(std::size_t index, const net::FetchResponse& response);
   void onDeadline();
   void maybeAfterAttempts();
   [[nodiscard]] std::string pickAddress(const DnsLookup& lookup) const;
@@ -84,6 +94,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   bool finished_ = false;
   net::EventLoop::TimerId deadline_timer_ = 0;
   std::vector<std::weak_ptr<net::Fetch>> fetches_;
+  net::HttpAuth auth_;  // secrets of this run: never logged or copied into the result
 };
 
 }  // namespace gomodprobe::probe

@@ -397,6 +397,11 @@ class FlatJson {
 
 }  // namespace
 
+GoRunResult runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                       const std::string& cwd, std::chrono::seconds timeout) {
+  return runCaptured(argv, env, cwd, timeout);
+}
+
 // ---- lifecycle ----------------------------------------------------------------------------------
 
 GoModFixture::GoModFixture() = default;

@@ -89,6 +89,11 @@ struct GoModDownload {
   std::string go_mod_sum;
 };
 
+// Runs argv (argv[0] an absolute path) with exactly `env` in `cwd`, in its own process group with
+// PR_SET_PDEATHSIG, capturing stdout and stderr; SIGKILLs the group after `timeout`.
+GoRunResult runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                       const std::string& cwd, std::chrono::seconds timeout);
+
 class GoModFixture {
  public:
   static constexpr std::string_view kSumdbName = "sum.gomodprobe.test";
