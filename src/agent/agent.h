@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +35,10 @@ class Agent {
   void applyConfig(const Config& config);
   /// Stops the loop (runs in flight are abandoned) and joins its thread.
   void stop();
+  /// Calls `ping` on the loop thread as soon as the loop runs and then every `period`: each call
+  /// proves the loop is turning (timers fire, no callback is stuck), which is what the systemd
+  /// watchdog is to check. Any thread; replaces an earlier heartbeat.
+  void setHeartbeat(std::chrono::milliseconds period, std::function<void()> ping);
 
  private:
   // ---- loop thread only ----
@@ -41,14 +46,18 @@ class Agent {
   void tick();
   void rearm();
   void startRun(const scheduler::StartOrder& order);
+  void beat();
 
   const Clock& clock_;
   metrics::ProbeCollector& collector_;
   probe::ProbeFactory factory_;
   net::EventLoop loop_;
   scheduler::Scheduler scheduler_;
-  std::map<std::string, TargetConfig> targets_;   // loop thread only
-  std::optional<net::EventLoop::TimerId> timer_;  // loop thread only
+  std::map<std::string, TargetConfig> targets_;             // loop thread only
+  std::optional<net::EventLoop::TimerId> timer_;            // loop thread only
+  std::function<void()> heartbeat_;                         // loop thread only
+  std::chrono::milliseconds heartbeat_period_{0};           // loop thread only
+  std::optional<net::EventLoop::TimerId> heartbeat_timer_;  // loop thread only
   std::thread thread_;
 };
 
