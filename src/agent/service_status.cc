@@ -14,9 +14,14 @@ void ServiceStatus::reloaded(std::string_view status) {
   notifier_.notify("READY=1\nSTATUS=" + statusValue(status));
 }
 
-void ServiceStatus::stopping() { notifier_.notify("STOPPING=1\nSTATUS=stopping"); }
+void ServiceStatus::stopping() {
+  stopping_ = true;
+  notifier_.notify("STOPPING=1\nSTATUS=stopping");
+}
 
-void ServiceStatus::watchdogPing() { notifier_.notify("WATCHDOG=1"); }
+void ServiceStatus::watchdogPing() {
+  if (!stopping_) notifier_.notify("WATCHDOG=1");
+}
 
 std::optional<std::chrono::milliseconds> ServiceStatus::watchdogPeriod() const {
   const auto timeout = notifier_.watchdogTimeout();

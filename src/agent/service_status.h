@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -15,7 +16,10 @@ namespace gomodprobe::agent {
 ///   reloaded()  READY=1 + STATUS      when it ends, successful or not (a failed reload keeps the
 ///                                     running config, so the service is ready again either way);
 ///   stopping()  STOPPING=1 + STATUS   on SIGTERM/SIGINT, before the listener closes;
-///   watchdogPing() WATCHDOG=1         from the agent's event loop, every watchdogPeriod().
+///   watchdogPing() WATCHDOG=1         from the agent's event loop, every watchdogPeriod(); no
+///                                     more after stopping() (the manager no longer expects
+///                                     them, and a manager that stopped reading would otherwise
+///                                     block the loop in sendmsg while it is being stopped).
 /// STATUS values are one line of at most kMaxStatusBytes (newlines would start a new assignment).
 /// Thread-safe as far as the Notifier is.
 class ServiceStatus {
@@ -40,6 +44,7 @@ class ServiceStatus {
 
  private:
   Notifier& notifier_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace gomodprobe::agent

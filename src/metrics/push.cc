@@ -103,7 +103,9 @@ std::string pushMetrics(const PushTarget& target,
   auto result = status.get_future();
   // The gateway and the collectable stay alive with the thread if it has to be abandoned.
   std::thread worker([gateway, collectable, status = std::move(status)]() mutable {
-    status.set_value(gateway->Push());
+    // prometheus-cpp 1.0.1 sends PUT from PushAdd() and POST from Push() (names inherited from
+    // the old Java client, inverted against the Pushgateway's "PUT replaces the group").
+    status.set_value(gateway->PushAdd());
   });
   if (result.wait_for(target.timeout) != std::future_status::ready) {
     worker.detach();

@@ -43,8 +43,9 @@ struct GatewayAddress {
 /// non-empty, only [A-Za-z0-9._~-].
 [[nodiscard]] bool validJobName(const std::string& job);
 
-/// Pushes `collectable`'s current metrics to the group with prometheus::Gateway::Push() (PUT:
-/// replaces what the group held, so the gateway keeps each runner's last run). Returns "" on a 2xx
+/// PUTs `collectable`'s current metrics to the group (prometheus::Gateway::PushAdd(), which sends
+/// PUT in prometheus-cpp 1.0.1): PUT replaces everything the group held, so the gateway keeps each
+/// runner's last run and no series of a target dropped from the config. Returns "" on a 2xx
 /// answer, else why it failed (HTTP status, curl error or timeout; never the password). Blocks at
 /// most `target.timeout`; a push still running then is abandoned on a detached thread (it ends
 /// with the process — meant for one-shot `check`).

@@ -66,6 +66,16 @@ TEST(ServiceStatusTest, WatchdogPeriodIsHalfTheTimeoutAndAbsentWithoutWatchdog) 
   EXPECT_THAT(notifier.sent(), ElementsAre("WATCHDOG=1"));
 }
 
+TEST(ServiceStatusTest, NoWatchdogPingAfterStopping) {
+  FakeNotifier notifier;
+  notifier.setWatchdogTimeout(std::chrono::seconds(60));
+  ServiceStatus service(notifier);
+  service.watchdogPing();
+  service.stopping();
+  service.watchdogPing();
+  EXPECT_THAT(notifier.sent(), ElementsAre("WATCHDOG=1", "STOPPING=1\nSTATUS=stopping"));
+}
+
 // The watchdog pings come from the agent's event loop thread (a timer on the loop), so they stop
 // when the loop is stuck; the period is the one ServiceStatus derives from WATCHDOG_USEC.
 TEST(ServiceStatusTest, AgentHeartbeatPingsFromTheLoopThread) {
