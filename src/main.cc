@@ -74,6 +74,7 @@ int runCheck(const std::string& config_file, const std::string& output,
     collector->setTargets(config.targets);
     for (const auto& result : results) collector->record(result);
     if (push.instance.empty()) push.instance = hostName();
+    push.labels = config.global.labels;
     if (const std::string error = gomodprobe::metrics::pushMetrics(push, collector);
         !error.empty()) {
       std::cerr << error << "\n";

@@ -79,9 +79,21 @@ std::optional<GatewayAddress> parseGatewayUrl(const std::string& url, std::strin
   return address;
 }
 
-prometheus::Labels groupingLabels(const std::string& instance) {
-  if (allUnreserved(instance)) return {{"instance", instance}};
-  return {{"instance@base64", base64Url(instance)}};
+prometheus::Labels groupingLabels(const std::string& instance,
+                                  const std::map<std::string, std::string>& labels) {
+  prometheus::Labels out;
+  const auto add = [&out](const std::string& name, const std::string& value) {
+    if (allUnreserved(value)) {
+      out.emplace(name, value);
+    } else {
+      out.emplace(name + "@base64", base64Url(value));
+    }
+  };
+  add("instance", instance);
+  for (const auto& [name, value] : labels) {
+    if (name != "job" && name != "instance") add(name, value);
+  }
+  return out;
 }
 
 bool validJobName(const std::string& job) { return allUnreserved(job); }
@@ -94,9 +106,9 @@ std::string pushMetrics(const PushTarget& target,
   if (!validJobName(target.job)) {
     return "push gateway: job name must be non-empty [A-Za-z0-9._~-]";
   }
-  auto gateway = std::make_shared<prometheus::Gateway>(address->host, address->port, target.job,
-                                                       groupingLabels(target.instance),
-                                                       address->username, address->password);
+  auto gateway = std::make_shared<prometheus::Gateway>(
+      address->host, address->port, target.job, groupingLabels(target.instance, target.labels),
+      address->username, address->password);
   gateway->RegisterCollectable(collectable);
 
   std::promise<int> status;

@@ -4,6 +4,7 @@
 #include <prometheus/labels.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ struct PushTarget {
   std::string gateway_url;  ///< http(s)://[user:password@]host[:port][/]; no other path
   std::string job = "gomodprobe";
   std::string instance;  ///< the runner; main() defaults it to the host name
+  /// Further grouping labels (the config's `global.labels`, e.g. site, pool); keys "job" and
+  /// "instance" are ignored here (the flags set those).
+  std::map<std::string, std::string> labels;
   /// Upper bound of the whole push (prometheus::Gateway sets no timeout of its own).
   std::chrono::milliseconds timeout{30'000};
 };
@@ -34,10 +38,12 @@ struct GatewayAddress {
 [[nodiscard]] std::optional<GatewayAddress> parseGatewayUrl(const std::string& url,
                                                             std::string* error);
 
-/// The grouping labels after the job: {instance: VALUE}, or {instance@base64: base64url(VALUE)}
-/// (the Pushgateway's encoding) when VALUE is empty or holds characters outside
-/// [A-Za-z0-9._~-], which prometheus::Gateway would put into the path unescaped.
-[[nodiscard]] prometheus::Labels groupingLabels(const std::string& instance);
+/// The grouping labels after the job: instance and `labels` (minus job/instance), each as
+/// NAME: VALUE, or NAME@base64: base64url(VALUE) (the Pushgateway's encoding) when VALUE is empty
+/// or holds characters outside [A-Za-z0-9._~-], which prometheus::Gateway would put into the
+/// path unescaped. (The Pushgateway takes the pairs in any order.)
+[[nodiscard]] prometheus::Labels groupingLabels(
+    const std::string& instance, const std::map<std::string, std::string>& labels = {});
 
 /// Whether `job` can go into the path as is (prometheus::Gateway cannot base64-encode it):
 /// non-empty, only [A-Za-z0-9._~-].

@@ -137,8 +137,8 @@ class CiModeTest : public ::testing::Test {
     net_ = std::make_unique<testing::NetFixture>();
     net_->start();
     config_ = net_->dir() + "/ci.yml";
-    std::ofstream(config_) << "global:\n  timeout: 2s\n  ca_file: " << net_->caFile()
-                           << "\ntargets:\n"
+    std::ofstream(config_) << "global:\n  timeout: 2s\n  labels: {site: fra1}\n  ca_file: "
+                           << net_->caFile() << "\ntargets:\n"
                            << target("good",
                                      "http://good.test:" + std::to_string(net_->plainPort()))
                            << target("refused",
@@ -180,7 +180,8 @@ TEST_F(CiModeTest, PushesTheRunToThePushgatewayGroup) {
   gateway.wait();
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_EQ(gateway.method, "PUT") << "replaces the runner's group";
-  EXPECT_EQ(gateway.path, "/metrics/job/ci-premerge/instance/runner-7");
+  EXPECT_EQ(gateway.path, "/metrics/job/ci-premerge/instance/runner-7/site/fra1")
+      << "global.labels join the grouping key";
   EXPECT_THAT(gateway.headers, HasSubstr("text/plain; version=0.0.4"));
   EXPECT_THAT(gateway.body, HasSubstr("gomodprobe_probe_success{target=\"good\",kind=\"http\"} 1"));
   EXPECT_THAT(gateway.body,
@@ -203,9 +204,12 @@ TEST_F(CiModeTest, InstanceDefaultsToTheHostName) {
   EXPECT_EQ(r.exit_code, 1);
   char host[256] = {};
   ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
-  const auto labels = metrics::groupingLabels(host);
-  EXPECT_EQ(gateway.path,
-            "/metrics/job/gomodprobe/" + labels.begin()->first + "/" + labels.begin()->second);
+  std::string expected = "/metrics/job/gomodprobe";
+  for (const auto& [name, value] : metrics::groupingLabels(host, {{"site", "fra1"}})) {
+    expected += "/" + name + "/" + value;
+  }
+  EXPECT_EQ(gateway.path, expected);
+  EXPECT_THAT(gateway.path, HasSubstr("/instance")) << "the host name is the instance";
 }
 
 TEST_F(CiModeTest, UnreachableGatewayExitsThreeAndASilentOneTimesOut) {

@@ -44,6 +44,14 @@ TEST(PushTest, InstanceOutsideUnreservedCharactersIsBase64UrlEncoded) {
   EXPECT_EQ(groupingLabels(""), (prometheus::Labels{{"instance@base64", "="}}));
 }
 
+TEST(PushTest, GlobalLabelsJoinTheGroupingKeyButCannotReplaceJobOrInstance) {
+  EXPECT_EQ(
+      groupingLabels("runner-7",
+                     {{"site", "fra1"}, {"pool", "big runners"}, {"instance", "x"}, {"job", "y"}}),
+      (prometheus::Labels{
+          {"instance", "runner-7"}, {"site", "fra1"}, {"pool@base64", "YmlnIHJ1bm5lcnM="}}));
+}
+
 TEST(PushTest, JobMustBePathSafe) {
   EXPECT_TRUE(validJobName("gomodprobe"));
   EXPECT_FALSE(validJobName(""));
