@@ -9,7 +9,7 @@ packages=(
   clang-format clang-tidy
   nginx-light dnsmasq-base openssl prometheus
   golang-go golang-golang-x-mod-dev
-  libsystemd-dev systemd dpkg-dev file
+  libsystemd-dev systemd dpkg-dev file python3
 )
 missing=()
 for p in "${packages[@]}"; do
