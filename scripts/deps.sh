@@ -10,6 +10,7 @@ packages=(
   libcrypt-dev
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium fcgiwrap
   golang-go golang-golang-x-mod-dev
+  libsystemd-dev systemd dpkg-dev file python3
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,9 +1,12 @@
 // gomodprobe: Prometheus exporter and synthetic probe agent for the Go module supply chain.
 // The only file outside the core library: command line, signals, and wiring.
 
+#include <fmt/format.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,9 +17,12 @@
 #include "agent/agent.h"
 #include "agent/logging.h"
 #include "agent/report.h"
+#include "agent/service_status.h"
+#include "agent/systemd_notifier.h"
 #include "config/config_loader.h"
 #include "config/go_env.h"
 #include "metrics/probe_collector.h"
+#include "metrics/push.h"
 #include "net/handles.h"
 #include "probe/probe_factory.h"
 #include "web/agent_handlers.h"
@@ -80,8 +86,15 @@ gomodprobe::probe::ProbeEnv probeEnv(const std::string& storage_path) {
   return env;
 }
 
+std::string hostName() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0) return "unknown";
+  return name.data();
+}
+
 int runCheck(const std::string& config_file, const std::string& output,
-             const std::string& storage_path, const GoEnvOptions& go_env) {
+             const std::string& storage_path, const GoEnvOptions& go_env,
+             gomodprobe::metrics::PushTarget push) {
   Config config;
   try {
     config = loadConfig(config_file, go_env);
@@ -95,8 +108,24 @@ int runCheck(const std::string& config_file, const std::string& output,
       config, clock, gomodprobe::probe::defaultProbeFactory(probeEnv(storage_path)));
   if (output == "json") {
     std::cout << gomodprobe::agent::toJson(results).dump(2) << "\n";
+  } else if (output == "junit") {
+    std::cout << gomodprobe::agent::toJunit(results);
   } else {
     std::cout << gomodprobe::agent::formatText(results);
+  }
+  // --push.gateway: this run's metrics (the daemon's /metrics families) to a Pushgateway group.
+  if (!push.gateway_url.empty()) {
+    auto collector = std::make_shared<gomodprobe::metrics::ProbeCollector>(
+        gomodprobe::metrics::currentBuildInfo());
+    collector->setTargets(config.targets);
+    for (const auto& result : results) collector->record(result);
+    if (push.instance.empty()) push.instance = hostName();
+    push.labels = config.global.labels;
+    if (const std::string error = gomodprobe::metrics::pushMetrics(push, collector);
+        !error.empty()) {
+      std::cerr << error << "\n";
+      return 3;
+    }
   }
   for (const auto& result : results) {
     if (!result.success) return 1;
@@ -155,21 +184,33 @@ int runDaemon(const std::string& config_file, const std::string& listen,
 
   gomodprobe::agent::Agent agent(clock, *collector,
                                  gomodprobe::probe::defaultProbeFactory(probeEnv(storage_path)));
+  // systemd Type=notify: READY/RELOADING/STOPPING/STATUS, and WATCHDOG=1 from the event loop.
+  gomodprobe::agent::SystemdNotifier notifier;
+  gomodprobe::agent::ServiceStatus service(notifier);
+  if (const auto period = service.watchdogPeriod()) {
+    agent.setHeartbeat(*period, [&service] { service.watchdogPing(); });
+  }
   agent.start(config);
 
   std::mutex reload_mutex;
+  std::string listening;  // "listening on ADDRESS (port N)"; guarded by reload_mutex
+  std::string status;     // STATUS= while ready; guarded by reload_mutex
   auto reload = [&]() -> std::string {
     std::lock_guard lock(reload_mutex);
+    service.reloading();
     try {
       Config next = loadConfig(config_file, go_env);
       agent.applyConfig(next);
       exportGoEnvLint(*collector, go_env);
       collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
       log->info("config reloaded: {} targets", next.targets.size());
+      status = fmt::format("{} targets, {}", next.targets.size(), listening);
+      service.reloaded(status);
       return {};
     } catch (const cfg::ConfigError& e) {
       collector->setConfigReload(false, 0);
       log->error("config reload failed, keeping the running config: {}", e.what());
+      service.reloaded(status + "; last reload failed: " + e.what());
       return e.what();
     }
   };
@@ -186,6 +227,12 @@ int runDaemon(const std::string& config_file, const std::string& listen,
   }
   log->info("gomodprobe {} started: {} targets, listening on {}", GOMODPROBE_VERSION,
             config.targets.size(), listen);
+  {
+    std::lock_guard lock(reload_mutex);
+    listening = fmt::format("listening on {} (port {})", listen, server->port());
+    status = fmt::format("{} targets, {}", config.targets.size(), listening);
+    service.ready(status);
+  }
 
   for (;;) {
     int sig = 0;
@@ -195,6 +242,7 @@ int runDaemon(const std::string& config_file, const std::string& listen,
       continue;
     }
     log->info("received signal {}, shutting down", sig);
+    service.stopping();
     break;
   }
   server.reset();
@@ -244,8 +292,8 @@ int main(int argc, char** argv) {
       "check", "Run every target once, print the results, exit 1 if any target failed");
   check->add_option("--config.file", config_file, "YAML configuration file");
   check->add_option("--storage.path", storage_path, "Directory for state kept across runs");
-  check->add_option("--output", output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}))
+  check->add_option("--output", output, "text, json or junit (JUnit XML, one testcase per target)")
+      ->check(CLI::IsMember({"text", "json", "junit"}))
       ->capture_default_str();
   bool from_go_env = false;
   GoEnvOptions go_env;
@@ -265,6 +313,14 @@ int main(int argc, char** argv) {
     command->add_option("--module", go_env.modules,
                         "path@version to fetch (public: from the proxies; private: vcs target)");
   }
+  gomodprobe::metrics::PushTarget push;
+  check->add_option("--push.gateway", push.gateway_url,
+                    "Pushgateway URL (http[s]://host:port): push this run's metrics to "
+                    "/metrics/job/<job>/instance/<instance>; exit 3 if that fails");
+  check->add_option("--push.job", push.job, "Pushgateway grouping label job")
+      ->capture_default_str();
+  check->add_option("--push.instance", push.instance,
+                    "Pushgateway grouping label instance (default: the host name)");
   app.fallthrough();
 
   CLI11_PARSE(app, argc, argv);
@@ -285,7 +341,7 @@ int main(int argc, char** argv) {
   if (*lint_env) return runLintEnv(go_env);
   if (*check) {
     if (from_go_env) config_file.clear();
-    return runCheck(config_file, output, storage_path, go_env);
+    return runCheck(config_file, output, storage_path, go_env, std::move(push));
   }
   return runDaemon(config_file, listen, storage_path, go_env, web_config_file);
 }

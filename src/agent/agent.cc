@@ -41,6 +41,25 @@ void Agent::stop() {
   thread_.join();
 }
 
+void Agent::setHeartbeat(std::chrono::milliseconds period, std::function<void()> ping) {
+  loop_.post([this, period, ping = std::move(ping)]() mutable {
+    if (heartbeat_timer_) loop_.cancelTimer(*heartbeat_timer_);
+    heartbeat_timer_.reset();
+    heartbeat_ = std::move(ping);
+    heartbeat_period_ = period;
+    beat();
+  });
+}
+
+void Agent::beat() {
+  if (!heartbeat_) return;
+  heartbeat_();
+  heartbeat_timer_ = loop_.addTimer(clock_.steadyNow() + heartbeat_period_, [this] {
+    heartbeat_timer_.reset();
+    beat();
+  });
+}
+
 void Agent::install(const Config& config) {
   targets_.clear();
   for (const auto& target : config.targets) targets_.emplace(target.name, target);

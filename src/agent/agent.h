@@ -56,6 +56,10 @@ class Agent {
   void applyConfig(const Config& config);
   /// Stops the loop (runs in flight are abandoned) and joins its thread.
   void stop();
+  /// Calls `ping` on the loop thread as soon as the loop runs and then every `period`: each call
+  /// proves the loop is turning (timers fire, no callback is stuck), which is what the systemd
+  /// watchdog is to check. Any thread; replaces an earlier heartbeat.
+  void setHeartbeat(std::chrono::milliseconds period, std::function<void()> ping);
 
   /// Runs the configured target `name` once now, outside its schedule, and waits for the result
   /// (blackbox_exporter's /probe, restricted to configured targets). The probe is made and run on
@@ -77,14 +81,18 @@ class Agent {
   void tick();
   void rearm();
   void startRun(const scheduler::StartOrder& order);
+  void beat();
 
   const Clock& clock_;
   metrics::ProbeCollector& collector_;
   probe::ProbeFactory factory_;
   net::EventLoop loop_;
   scheduler::Scheduler scheduler_;
-  std::map<std::string, TargetConfig> targets_;   // loop thread only
-  std::optional<net::EventLoop::TimerId> timer_;  // loop thread only
+  std::map<std::string, TargetConfig> targets_;             // loop thread only
+  std::optional<net::EventLoop::TimerId> timer_;            // loop thread only
+  std::function<void()> heartbeat_;                         // loop thread only
+  std::chrono::milliseconds heartbeat_period_{0};           // loop thread only
+  std::optional<net::EventLoop::TimerId> heartbeat_timer_;  // loop thread only
   std::thread thread_;
   std::atomic<int> on_demand_runs_{0};
 };

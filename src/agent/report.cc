@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "goproxy/unicode_util.h"
 
 namespace gomodprobe::agent {
 
@@ -244,6 +248,107 @@ nlohmann::json toJson(const std::vector<ProbeResult>& results) {
     }
     out.push_back(std::move(target));
   }
+  return out;
+}
+
+namespace {
+
+// Whether the XML 1.0 Char production admits `r` (https://www.w3.org/TR/xml/#charsets).
+bool xmlChar(char32_t r) {
+  return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+         (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF);
+}
+
+}  // namespace
+
+std::string xmlEscape(std::string_view text, bool attribute) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const auto decoded = goproxy::decodeRune(text);
+    const std::size_t size = std::max<std::size_t>(decoded.size, 1);
+    // Invalid UTF-8 decodes as U+FFFD of size 1 (a real U+FFFD takes 3 bytes); it and characters
+    // XML cannot carry at all are written as U+FFFD.
+    const bool valid = !(decoded.rune == goproxy::kRuneError && size == 1);
+    const char32_t r = valid && xmlChar(decoded.rune) ? decoded.rune : goproxy::kRuneError;
+    switch (r) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += attribute ? "&quot;" : "\"";
+        break;
+      case '\'':
+        out += attribute ? "&apos;" : "'";
+        break;
+      // Attribute-value normalisation would turn these into spaces; keep them as references.
+      case '\t':
+        out += attribute ? "&#9;" : "\t";
+        break;
+      case '\n':
+        out += attribute ? "&#10;" : "\n";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      default:
+        goproxy::appendRune(out, r);
+    }
+    text.remove_prefix(size);
+  }
+  return out;
+}
+
+std::string toJunit(const std::vector<ProbeResult>& results) {
+  std::size_t failures = 0;
+  double total_seconds = 0;
+  double first_start = 0;
+  for (const auto& r : results) {
+    if (!r.success) ++failures;
+    total_seconds += r.duration_seconds;
+    if (r.started_at > 0 && (first_start == 0 || r.started_at < first_start)) {
+      first_start = r.started_at;
+    }
+  }
+  std::string timestamp;
+  if (first_start > 0) {
+    const auto seconds = static_cast<std::time_t>(first_start);
+    std::tm utc{};
+    if (gmtime_r(&seconds, &utc) != nullptr) {
+      timestamp =
+          fmt::format(" timestamp=\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}\"", utc.tm_year + 1900,
+                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    }
+  }
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += fmt::format(
+      "<testsuite name=\"gomodprobe\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" "
+      "time=\"{:.3f}\"{}>\n",
+      results.size(), failures, total_seconds, timestamp);
+  for (const auto& r : results) {
+    out += fmt::format("  <testcase name=\"{}\" classname=\"{}\" time=\"{:.3f}\">\n",
+                       xmlEscape(r.target, true), xmlEscape(toString(r.kind), true),
+                       r.duration_seconds);
+    // The target's lines of `check --output text` (without the column header).
+    std::string text = formatText({r});
+    text.erase(0, text.find('\n') + 1);
+    if (!r.success) {
+      const std::string reason(toLabel(r.reason));
+      out += fmt::format("    <failure message=\"{}\" type=\"{}\">{}{}</failure>\n",
+                         xmlEscape(reason, true), xmlEscape(reason, true),
+                         r.detail.empty() ? "" : xmlEscape(r.detail + "\n", false),
+                         xmlEscape(text, false));
+    }
+    out += fmt::format("    <system-out>{}</system-out>\n", xmlEscape(text, false));
+    out += "  </testcase>\n";
+  }
+  out += "</testsuite>\n";
   return out;
 }
 
