@@ -579,11 +579,11 @@ class Parser {
                                     "proxy_from_environment",
                                     "names",
                                     "record_types",
-"module",
-"ssh",
-"netrc_file",
-"bearer_token_file",
-"basic_auth"});
+                                    "module",
+                                    "ssh",
+                                    "netrc_file",
+                                    "bearer_token_file",
+                                    "basic_auth"});
     for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
         fail(node, "target is missing the required key " + inQuotes(required));
@@ -787,8 +787,8 @@ class Parser {
     if (text == "vcs") {
       return TargetKind::Vcs;
     }
-    failAtValue(
-        entry, "invalid kind " + inQuotes(text) + " (expected goproxy, sumdb, http, chain, dns or vcs)");
+    failAtValue(entry, "invalid kind " + inQuotes(text) +
+                           " (expected goproxy, sumdb, http, chain, dns or vcs)");
   }
 
   // A module path as the go command takes it: no scheme, no spaces, no leading or trailing '/'.

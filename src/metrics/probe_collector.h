@@ -99,12 +99,12 @@ class ProbeCollector final : public prometheus::Collectable {
 
   BuildInfo build_info_;
   mutable std::mutex mutex_;
-  std::map<std::string, TargetState> targets_;  // guarded by mutex_
-  HistogramData scheduler_lag_;                 // guarded by mutex_
-  int in_flight_ = 0;                           // guarded by mutex_
-  std::uint64_t skipped_runs_ = 0;              // guarded by mutex_
-  bool reload_ok_ = false;                      // guarded by mutex_
-  double reload_timestamp_ = 0;                 // guarded by mutex_
+  std::map<std::string, TargetState> targets_;                      // guarded by mutex_
+  HistogramData scheduler_lag_;                                     // guarded by mutex_
+  int in_flight_ = 0;                                               // guarded by mutex_
+  std::uint64_t skipped_runs_ = 0;                                  // guarded by mutex_
+  bool reload_ok_ = false;                                          // guarded by mutex_
+  double reload_timestamp_ = 0;                                     // guarded by mutex_
   std::optional<std::pair<std::size_t, std::size_t>> go_env_lint_;  // guarded by mutex_
 };
 
