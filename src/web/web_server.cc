@@ -195,14 +195,15 @@ int logMessage(const mg_connection* conn, const char* message) {
 }
 
 // civetweb 1.15 (Debian 12) dlopen()s "libcrypto.so" and "libssl.so" and wants the OpenSSL 1.1
-// API; the shims in <binary>/../lib/gomodprobe (src/civetweb_tls) carry those SONAMEs, depend on
-// OpenSSL 3 and add the one missing symbol. Loading them first makes civetweb's dlopen() find them.
+// API; the shims in <binary>/../libexec/gomodprobe (not lib/: private objects, no ldconfig)
+// (src/civetweb_tls) carry those SONAMEs, depend on OpenSSL 3 and add the one missing symbol.
+// Loading them first makes civetweb's dlopen() find them.
 class OpenSslShims {
  public:
   OpenSslShims() {
     std::error_code ec;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    directory_ = (exe.parent_path().parent_path() / "lib" / "gomodprobe").string();
+    directory_ = (exe.parent_path().parent_path() / "libexec" / "gomodprobe").string();
     for (const char* name : {"libcrypto.so", "libssl.so"}) {
       const std::string path = directory_ + "/" + name;
       if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
