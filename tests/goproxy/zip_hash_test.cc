@@ -140,7 +140,8 @@ TEST(ZipHashTest, RejectsAnEntryThatInflatesPastItsDeclaredSize) {
 // Found by fuzzing (tests/fuzz/fuzz_zip): a mangled central directory on which libarchive fails
 // without setting an error string; building the message from its NULL crashed the probe.
 TEST(ZipHashTest, MalformedZipWithoutLibarchiveMessageIsInvalid) {
-  const File zip(std::fopen((kGoproxyDataDir + "/fuzz_zip_no_error_string.zip").c_str(), "rb"));
+  const File zip(
+      std::fopen((test_data::kGoproxyDataDir + "/fuzz_zip_no_error_string.zip").c_str(), "rb"));
   ASSERT_NE(zip, nullptr);
   const ZipHashResult result = hashModuleZip(zip.get(), "example.com/m", "v1.0.0");
   EXPECT_FALSE(result.ok);
