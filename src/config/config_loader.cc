@@ -1,6 +1,7 @@
 #include "config/config_loader.h"
 
 #include <arpa/inet.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -327,26 +328,93 @@ std::string describe(const YAML::Node& node) {
   return "nothing";
 }
 
+/// Records where each document and its root node start; builds nothing.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start;  ///< the document's first token (e.g. "---")
+    YAML::Mark root;   ///< its root node
+  };
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    documents.push_back({mark, mark});
+    root_seen_ = false;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+  std::vector<Document> documents;
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (root_seen_ || documents.empty()) return;
+    documents.back().root = mark;
+    root_seen_ = true;
+  }
+  bool root_seen_ = false;
+};
+
+/// The first document of a YAML text, and where a second one starts if there is one.
+struct LoadedYaml {
+  std::optional<YAML::Node> first;
+  std::optional<YAML::Mark> second;
+};
+
+/// Replaces YAML::LoadAll, which in yaml-cpp < 0.8 loops forever, allocating, on a stray token
+/// such as a lone "," (jbeder/yaml-cpp#1040, fixed by #1319; found by fuzzing): the parser
+/// reports a new empty document on every call without consuming the token. Here at most two
+/// documents are scanned; a second document that starts where the first did (no progress) is
+/// that bug and reported as a syntax error. Throws YAML::Exception.
+LoadedYaml loadAtMostTwoDocuments(std::string_view yaml) {
+  std::istringstream scan{std::string(yaml)};
+  YAML::Parser parser(scan);
+  DocumentCounter counter;
+  while (counter.documents.size() < 2 && parser.HandleNextDocument(counter)) {
+  }
+  const auto& documents = counter.documents;
+  if (documents.size() == 2 && documents[1].start.pos == documents[0].start.pos) {
+    throw YAML::ParserException(documents[1].start, "unexpected token (not valid YAML here)");
+  }
+  LoadedYaml loaded;
+  if (documents.empty()) return loaded;
+  loaded.first = YAML::Load(std::string(yaml));
+  if (documents.size() == 2) loaded.second = documents[1].root;
+  return loaded;
+}
+
 class Parser {
  public:
   Parser(const std::string& source, const EnvLookup& env) : source_(source), env_(env) {}
 
   Config parse(std::string_view yaml) {
-    std::vector<YAML::Node> documents;
+    LoadedYaml loaded;
     try {
-      documents = YAML::LoadAll(std::string(yaml));
+      loaded = loadAtMostTwoDocuments(yaml);
     } catch (const YAML::Exception& e) {
       failAt(e.mark, e.msg);
     }
     Config config;
     config.source = source_;
-    if (documents.empty()) {
+    if (!loaded.first) {
       return config;
     }
-    if (documents.size() > 1) {
-      fail(documents[1], "expected a single YAML document");
+    if (loaded.second) {
+      failAt(*loaded.second, "expected a single YAML document");
     }
-    const YAML::Node& root = documents.front();
+    const YAML::Node& root = *loaded.first;
     if (root.IsNull()) {
       return config;
     }

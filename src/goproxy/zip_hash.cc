@@ -37,6 +37,13 @@ bool isEmptyZip(int fd, off_t size) {
   return signature && no_entries;
 }
 
+/// libarchive's message for the last error; archive_error_string returns NULL when the failing
+/// call set none (found by fuzzing: a malformed central directory).
+std::string archiveError(archive* a) {
+  const char* message = archive_error_string(a);
+  return message != nullptr ? message : "unknown libarchive error";
+}
+
 /// The entry's name as stored (UTF-8), independent of the process locale.
 std::string entryName(archive_entry* entry) {
   if (const char* utf8 = archive_entry_pathname_utf8(entry)) return utf8;
@@ -108,7 +115,7 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
     if (!a) return invalid("libarchive: out of memory");
     archive_read_support_format_zip_seekable(a.get());
     if (archive_read_open_fd(a.get(), fd, kBlock) != ARCHIVE_OK) {
-      return invalid(std::string("not a zip file: ") + archive_error_string(a.get()));
+      return invalid(std::string("not a zip file: ") + archiveError(a.get()));
     }
     archive_entry* entry = nullptr;
     int rc = ARCHIVE_OK;
@@ -121,7 +128,7 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
       declared_sizes.emplace_back(name, bytes);
     }
     if (rc != ARCHIVE_EOF) {
-      return invalid(std::string("malformed zip: ") + archive_error_string(a.get()));
+      return invalid(std::string("malformed zip: ") + archiveError(a.get()));
     }
     if (auto error = checker.finish()) return invalid(*error);
   }
@@ -132,7 +139,7 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
   if (!a) return invalid("libarchive: out of memory");
   archive_read_support_format_zip_seekable(a.get());
   if (archive_read_open_fd(a.get(), fd, kBlock) != ARCHIVE_OK) {
-    return invalid(std::string("not a zip file: ") + archive_error_string(a.get()));
+    return invalid(std::string("not a zip file: ") + archiveError(a.get()));
   }
   ZipHashResult result;
   Hash1Builder hash1;
@@ -150,7 +157,7 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
     for (;;) {
       const la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
       if (n < 0) {
-        return invalid(name + ": cannot decompress: " + archive_error_string(a.get()));
+        return invalid(name + ": cannot decompress: " + archiveError(a.get()));
       }
       if (n == 0) break;
       read_total += static_cast<std::uint64_t>(n);
@@ -169,7 +176,7 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
     ++result.files;
   }
   if (rc != ARCHIVE_EOF) {
-    return invalid(std::string("malformed zip: ") + archive_error_string(a.get()));
+    return invalid(std::string("malformed zip: ") + archiveError(a.get()));
   }
   auto h1 = hash1.finish();
   if (!h1) return invalid("cannot compute the h1 hash");

@@ -340,6 +340,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"YamlUndefinedAlias", "global:\n  interval: *nope\n", 2, 13,
                       "anchor is not defined"},
         BadConfigCase{"SeveralDocuments", "global: {}\n---\ntargets: []\n", 3, 1,
+                      "expected a single YAML document"},
+        // yaml-cpp 0.7's LoadAll loops forever on these (jbeder/yaml-cpp#1040; found by fuzzing).
+        BadConfigCase{"LoneCommaDoesNotHang", ",", 1, 1, "unexpected token"},
+        BadConfigCase{"CommaAfterCommentDoesNotHang", "# Every key\n,\n", 2, 1, "unexpected token"},
+        BadConfigCase{"CommaDocumentAfterAValidOneDoesNotHang", "global: {}\n---\n,\n", 3, 1,
                       "expected a single YAML document"}),
     [](const ::testing::TestParamInfo<BadConfigCase>& param_info) {
       return param_info.param.name;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "goproxy/dirhash.h"
+#include "goproxy/goproxy_test_data.h"
 
 namespace gomodprobe::goproxy {
 namespace {
@@ -134,6 +135,17 @@ TEST(ZipHashTest, RejectsAnEntryThatInflatesPastItsDeclaredSize) {
   EXPECT_FALSE(result.ok);
   EXPECT_LT(result.bytes, payload.size());
   EXPECT_FALSE(result.error.empty());
+}
+
+// Found by fuzzing (tests/fuzz/fuzz_zip): a mangled central directory on which libarchive fails
+// without setting an error string; building the message from its NULL crashed the probe.
+TEST(ZipHashTest, MalformedZipWithoutLibarchiveMessageIsInvalid) {
+  const File zip(
+      std::fopen((test_data::kGoproxyDataDir + "/fuzz_zip_no_error_string.zip").c_str(), "rb"));
+  ASSERT_NE(zip, nullptr);
+  const ZipHashResult result = hashModuleZip(zip.get(), "example.com/m", "v1.0.0");
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error.rfind("malformed zip: ", 0), 0U) << result.error;
 }
 
 }  // namespace
