@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang-format clang-tidy
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml
+  prometheus-blackbox-exporter iproute2
   golang-go golang-golang-x-mod-dev
 )
 missing=()
