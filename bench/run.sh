@@ -11,4 +11,14 @@ for bench in build/bench/gomodprobe_*_bench; do
   echo "== $(basename "$bench")"
   "$bench" || status=1
 done
+# Side by side with prometheus-blackbox-exporter (scripts/deps.sh installs it): CPU/RSS per probe
+# on 100 loopback HTTPS targets (about 5 minutes), then phase timing accuracy.
+if command -v prometheus-blackbox-exporter >/dev/null; then
+  echo "== compare_blackbox"
+  python3 bench/compare_blackbox.py || status=1
+  echo "== timing_accuracy"
+  python3 bench/timing_accuracy.py || status=1
+else
+  echo "== compare_blackbox, timing_accuracy: skipped (prometheus-blackbox-exporter not installed)"
+fi
 exit "$status"

@@ -9,6 +9,7 @@ packages=(
   clang-format clang-tidy
   libcrypt-dev
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium fcgiwrap
+  prometheus-blackbox-exporter iproute2
   golang-go golang-golang-x-mod-dev
   libsystemd-dev systemd dpkg-dev file python3
 )

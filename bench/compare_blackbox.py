@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: gomodprobe vs prometheus-blackbox-exporter on the same HTTPS targets.
+
+A loopback nginx (TLS 1.3 + HTTP/2, EC P-256 certificate from a throw-away CA, several ports)
+serves N targets https://127.0.0.1:<port>/t/<i>. Each tool probes every target once per interval
+for the measured duration, one tool after the other (sequential: fairer on a small shared machine):
+
+- gomodprobe: the daemon with an http-kind config, http_versions ["2"] (one HTTP/2 request per
+  probe, like blackbox's http_2xx with valid_http_versions [HTTP/2.0]); its /metrics is scraped
+  once per interval, as Prometheus would at the same rate. Probes counted by
+  gomodprobe_probes_total.
+- blackbox_exporter: module http_2xx (prober http, preferred_ip_protocol ip4, tls_config ca_file,
+  valid_http_versions [HTTP/2.0]); a scraper in this script GETs /probe?target=…&module=http_2xx
+  for every target once per interval, spread evenly over the interval (target i at offset
+  i*T/N, like gomodprobe's scheduler spreads its targets). Probes counted as /probe answers.
+
+Reported per tool: CPU seconds (utime+stime from /proc/<pid>/stat, over the measured window after
+one warm-up interval) per 1000 probes, peak RSS (VmHWM), RSS at the end, nginx CPU per 1000 probes
+(a check that both did the same work), and the ratios gomodprobe/blackbox. A measurement: exits 0
+whether or not the goals (CPU <= 0.5x, RSS <= 0.5x and <= 10 MB at 100 targets) are met.
+"""
+
+import argparse
+import concurrent.futures
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+
+def metric_sum(text, name):
+    """Sum of every sample of `name` (any labels) in an exposition text."""
+    total = 0.0
+    pattern = re.compile(r"^" + re.escape(name) + r"(\{[^}]*\})?\s+(\S+)")
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if m:
+            total += float(m.group(2))
+    return total
+
+
+def ms(seconds):
+    """A Prometheus duration string: 5s → "5000ms"."""
+    return f"{round(seconds * 1000)}ms"
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+class Measurement:
+    def __init__(self, tool):
+        self.tool = tool
+        self.probes = 0
+        self.ok = 0
+        self.cpu = 0.0
+        self.nginx_cpu = 0.0
+        self.hwm_kib = 0
+        self.rss_kib = 0
+        self.window = 0.0
+        self.load_start = ""
+        self.load_end = ""
+
+
+def measure(tool, proc, nginx, warmup, duration, counters, drive=None):
+    """Warm up, then measure CPU and probe count over `duration` seconds."""
+    m = Measurement(tool)
+    time.sleep(warmup)
+    m.load_start = benchlib.loadavg()
+    n0, _ = counters()
+    c0, g0, t0 = benchlib.cpu_seconds(proc.pid), benchlib.tree_cpu_seconds(nginx.pid), time.monotonic()
+    time.sleep(duration)
+    n1, ok = counters()
+    c1, g1, t1 = benchlib.cpu_seconds(proc.pid), benchlib.tree_cpu_seconds(nginx.pid), time.monotonic()
+    m.load_end = benchlib.loadavg()
+    m.probes, m.ok = n1 - n0, ok
+    m.cpu, m.nginx_cpu, m.window = c1 - c0, g1 - g0, t1 - t0
+    m.hwm_kib = benchlib.status_kib(proc.pid, "VmHWM")
+    m.rss_kib = benchlib.status_kib(proc.pid, "VmRSS")
+    m.anon_kib = benchlib.status_kib(proc.pid, "RssAnon")
+    m.file_kib = benchlib.status_kib(proc.pid, "RssFile")
+    return m
+
+
+class Scraper:
+    """GETs a URL per target once per interval, target i at offset i*T/N; counts answers."""
+
+    def __init__(self, port, urls, interval, workers=16):
+        self.port, self.urls, self.interval = port, urls, interval
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.answered = 0
+        self.succeeded = 0
+        self.errors = 0
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def get(self, path):
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            # Prometheus sends its scrape timeout; blackbox subtracts --timeout-offset (0.5 s).
+            conn.request("GET", path, headers={
+                "X-Prometheus-Scrape-Timeout-Seconds": str(self.interval)})
+            resp = conn.getresponse()
+            body = resp.read().decode()
+        except (OSError, http.client.HTTPException):
+            self.local.conn = None
+            with self.lock:
+                self.errors += 1
+            return
+        with self.lock:
+            if resp.status == 200:
+                self.answered += 1
+                if re.search(r"^probe_success 1$", body, re.M):
+                    self.succeeded += 1
+            else:
+                self.errors += 1
+
+    def loop(self):
+        start = time.monotonic()
+        n = len(self.urls)
+        k = 0
+        while not self.stop_event.is_set():
+            for i, path in enumerate(self.urls):
+                due = start + k * self.interval + i * self.interval / n
+                delay = due - time.monotonic()
+                if delay > 0 and self.stop_event.wait(delay):
+                    return
+                self.pool.submit(self.get, path)
+            k += 1
+
+    def counts(self):
+        with self.lock:
+            return self.answered, self.succeeded
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_gomodprobe(args, workdir, pki, targets, nginx):
+    cfg = os.path.join(workdir, "gomodprobe.yml")
+    with open(cfg, "w") as f:
+        f.write(f"global:\n  interval: {ms(args.interval)}\n  timeout: {ms(args.timeout)}\n"
+                f"  ca_file: {pki['ca']}\ntargets:\n")
+        for i, (base, path) in enumerate(targets):
+            f.write(f"  - name: t{i}\n    kind: http\n    url: {base}\n    path: {path}\n"
+                    f"    http_versions: [\"2\"]\n    ip_protocol: ip4\n")
+    port = benchlib.free_port()
+    proc = subprocess.Popen([args.gomodprobe, "--config.file", cfg, "--web.listen-address",
+                             f"127.0.0.1:{port}", "--log.level", "warn"],
+                            stdout=subprocess.DEVNULL, stderr=open(f"{workdir}/gomodprobe.log", "w"))
+    try:
+        benchlib.wait_http(f"http://127.0.0.1:{port}/-/healthy", proc,
+                           log=f"{workdir}/gomodprobe.log")
+        metrics_url = f"http://127.0.0.1:{port}/metrics"
+        # Prometheus scraping /metrics at the probe interval.
+        scraper = Scraper(port, ["/metrics"], args.interval, workers=1)
+        scraper.start()
+
+        def counters():
+            text = fetch(metrics_url)
+            return (metric_sum(text, "gomodprobe_probes_total"),
+                    metric_sum(text, "gomodprobe_probe_success"))
+        m = measure("gomodprobe", proc, nginx, args.warmup, args.duration, counters)
+        scraper.stop()
+        text = fetch(metrics_url)
+        m.failures = metric_sum(text, "gomodprobe_probe_failures_total")
+        return m
+    finally:
+        benchlib.stop(proc)
+
+
+def run_blackbox(args, workdir, pki, targets, nginx):
+    cfg = os.path.join(workdir, "blackbox.yml")
+    with open(cfg, "w") as f:
+        f.write("modules:\n  http_2xx:\n    prober: http\n"
+                f"    timeout: {ms(args.timeout)}\n    http:\n"
+                "      preferred_ip_protocol: ip4\n      ip_protocol_fallback: false\n"
+                "      valid_http_versions: [\"HTTP/2.0\"]\n"
+                f"      tls_config:\n        ca_file: {pki['ca']}\n")
+    port = benchlib.free_port()
+    proc = subprocess.Popen([args.blackbox, "--config.file", cfg, "--web.listen-address",
+                             f"127.0.0.1:{port}", "--log.level", "warn"],
+                            stdout=subprocess.DEVNULL, stderr=open(f"{workdir}/blackbox.log", "w"))
+    try:
+        benchlib.wait_http(f"http://127.0.0.1:{port}/-/healthy", proc,
+                           log=f"{workdir}/blackbox.log")
+        paths = ["/probe?" + urllib.parse.urlencode({"target": base + path, "module": "http_2xx"})
+                 for base, path in targets]
+        scraper = Scraper(port, paths, args.interval)
+        scraper.start()
+        m = measure("blackbox", proc, nginx, args.warmup, args.duration, scraper.counts)
+        scraper.stop()
+        answered, succeeded = scraper.counts()
+        m.failures = answered - succeeded + scraper.errors
+        return m
+    finally:
+        benchlib.stop(proc)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--targets", "-n", type=int, default=100)
+    p.add_argument("--interval", "-t", type=float, default=5.0, help="probe interval, seconds")
+    p.add_argument("--duration", "-d", type=float, default=120.0, help="measured seconds per tool")
+    p.add_argument("--warmup", type=float, default=None, help="seconds before measuring (interval)")
+    p.add_argument("--timeout", type=float, default=None, help="probe timeout (interval - 1)")
+    p.add_argument("--ports", type=int, default=10, help="nginx listen ports")
+    p.add_argument("--order", default="gomodprobe,blackbox")
+    p.add_argument("--gomodprobe", default=os.environ.get(
+        "GOMODPROBE", os.path.join(root, "build/src/gomodprobe")))
+    p.add_argument("--blackbox", default=os.environ.get(
+        "BLACKBOX_EXPORTER", shutil.which("prometheus-blackbox-exporter") or "blackbox_exporter"))
+    args = p.parse_args()
+    args.warmup = args.interval if args.warmup is None else args.warmup
+    args.timeout = max(1.0, args.interval - 1) if args.timeout is None else args.timeout
+    for exe in (args.gomodprobe, args.blackbox):
+        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+            sys.exit(f"not executable: {exe} (build gomodprobe; apt-get install "
+                     "prometheus-blackbox-exporter)")
+    bb_run = subprocess.run([args.blackbox, "--version"], capture_output=True, text=True)
+    bb_version = (bb_run.stdout + bb_run.stderr).splitlines()[:1]
+    gp_version = subprocess.run([args.gomodprobe, "--version"], capture_output=True,
+                                text=True).stdout.strip()
+
+    print(f"machine: {os.cpu_count()} CPUs, load average at start {benchlib.loadavg()} "
+          "(shared with other workloads: absolute CPU figures are noisy, ratios less so)")
+    print(f"gomodprobe: {args.gomodprobe} ({gp_version})")
+    print(f"blackbox:   {args.blackbox} ({' '.join(bb_version)})")
+    print(f"targets {args.targets} on {args.ports} nginx ports (TLS 1.3, HTTP/2), interval "
+          f"{args.interval:g}s, timeout {args.timeout:g}s, warm-up {args.warmup:g}s, measured "
+          f"{args.duration:g}s per tool, sequential ({args.order})")
+    sys.stdout.flush()
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="gomodprobe-bench-") as workdir:
+        pki = benchlib.make_pki(workdir)
+        ports = [benchlib.free_port() for _ in range(args.ports)]
+        nginx = benchlib.start_nginx(workdir, pki, ports)
+        try:
+            targets = [(f"https://127.0.0.1:{ports[i % len(ports)]}", f"/t/{i}")
+                       for i in range(args.targets)]
+            for tool in args.order.split(","):
+                run = run_gomodprobe if tool == "gomodprobe" else run_blackbox
+                results[tool] = run(args, workdir, pki, targets, nginx)
+                r = results[tool]
+                print(f"  {tool}: {r.probes:.0f} probes in {r.window:.1f}s, load "
+                      f"{r.load_start} -> {r.load_end}", flush=True)
+        finally:
+            benchlib.stop(nginx)
+
+    g, b = results.get("gomodprobe"), results.get("blackbox")
+
+    def per_k(r, v):
+        return 1000 * v / r.probes if r.probes else float("nan")
+
+    rows = [
+        ("probes measured", lambda r: f"{r.probes:.0f}"),
+        ("probes/s", lambda r: f"{r.probes / r.window:.1f}"),
+        ("failed probes (whole run)", lambda r: f"{r.failures:.0f}"),
+        ("CPU s per 1000 probes", lambda r: f"{per_k(r, r.cpu):.3f}"),
+        ("CPU % of one core", lambda r: f"{100 * r.cpu / r.window:.1f}"),
+        ("peak RSS (VmHWM) MiB", lambda r: f"{r.hwm_kib / 1024:.1f}"),
+        ("RSS at end MiB", lambda r: f"{r.rss_kib / 1024:.1f}"),
+        ("  of which anonymous MiB", lambda r: f"{r.anon_kib / 1024:.1f}"),
+        ("  of which file-backed MiB", lambda r: f"{r.file_kib / 1024:.1f}"),
+        ("nginx CPU s per 1000 probes", lambda r: f"{per_k(r, r.nginx_cpu):.3f}"),
+    ]
+    print()
+    print(f"{'':30} {'gomodprobe':>12} {'blackbox':>12} {'ratio g/b':>10}")
+    for label, fmt in rows:
+        gv = fmt(g) if g else "-"
+        bv = fmt(b) if b else "-"
+        ratio = ""
+        if g and b and label.startswith(("CPU s", "peak RSS", "RSS at", "  of")):
+            try:
+                ratio = f"{float(gv) / float(bv):.2f}x"
+            except (ValueError, ZeroDivisionError):
+                ratio = "n/a"
+        print(f"{label:30} {gv:>12} {bv:>12} {ratio:>10}")
+    if g and b and g.probes and b.probes:
+        cpu_ratio = per_k(g, g.cpu) / per_k(b, b.cpu) if b.cpu else float("inf")
+        rss_ratio = g.hwm_kib / b.hwm_kib
+        print()
+        print(f"goal CPU <= 0.5x: {'met' if cpu_ratio <= 0.5 else 'NOT met'} ({cpu_ratio:.2f}x)")
+        print(f"goal RSS <= 0.5x: {'met' if rss_ratio <= 0.5 else 'NOT met'} ({rss_ratio:.2f}x)")
+        if args.targets == 100:
+            mib = g.hwm_kib / 1024
+            print(f"goal RSS <= 10 MB at 100 targets: {'met' if mib <= 10 else 'NOT met'} "
+                  f"({mib:.1f} MiB)")
+    print(f"load average at end {benchlib.loadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
