@@ -118,6 +118,23 @@ TEST(GoEnvTest, ModulesGoToEveryProxyAndAChainTarget) {
   EXPECT_EQ(config.targets[3].goproxy, "https://a.example,https://b.example|direct");
 }
 
+TEST(GoEnvTest, PrivateModulesGetAVcsTargetAndStayOutOfTheProxiesAndTheSumdb) {
+  GoEnvTargetOptions options;
+  options.modules = {{"git.corp.example/team/repo", "v1.0.0"}, {"rsc.io/quote", "v1.5.2"}};
+  const Config config = configFromGoEnv(
+      envOf({{"GOPROXY", "https://a.example"}, {"GOPRIVATE", "git.corp.example"}}), options, "t");
+  ASSERT_EQ(config.targets.size(), 4U);
+  EXPECT_THAT(config.targets[0].modules, ElementsAre(options.modules[1]));  // a-example
+  EXPECT_EQ(config.targets[0].path, "/rsc.io/quote/@v/list");
+  EXPECT_THAT(config.targets[1].modules, ElementsAre(options.modules[1]));  // goproxy-chain
+  EXPECT_THAT(config.targets[2].modules, ElementsAre(options.modules[1]));  // sumdb
+  const TargetConfig& vcs = config.targets[3];
+  EXPECT_EQ(vcs.kind, TargetKind::Vcs);
+  EXPECT_EQ(vcs.name, "vcs-git-corp-example-team-repo");
+  EXPECT_EQ(vcs.url, "https://git.corp.example/team/repo");
+  EXPECT_EQ(vcs.module, "git.corp.example/team/repo");
+}
+
 TEST(GoEnvTest, ProxyVariablesMakeEveryTargetUseTheProxyLikeGo) {
   const Config config = configFromGoEnv(envOf({{"GOPROXY", "https://a.example"},
                                                {"HTTPS_PROXY", "http://proxy.corp:3128"},
