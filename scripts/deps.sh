@@ -4,7 +4,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libcurl4-openssl-dev libc-ares-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libarchive-dev
+  prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libminizip-dev libisal-dev
+  libarchive-dev
   libgtest-dev libgmock-dev
   clang-format clang-tidy
   libcrypt-dev

@@ -1,13 +1,21 @@
 #include "goproxy/zip_hash.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+#include <minizip/unzip.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
-#include <clocale>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,63 +27,362 @@ namespace gomodprobe::goproxy {
 namespace {
 
 constexpr std::size_t kBlock = std::size_t{64} * 1024;
+/// Zips with fewer uncompressed bytes than this are hashed on the calling thread alone: a
+/// thread and a second reader cost more than they save.
+constexpr std::uint64_t kParallelMinBytes = std::uint64_t{4} << 20U;
+constexpr std::uint32_t kLocalHeaderSignature = 0x04034b50U;
+constexpr std::uint32_t kDataDescriptorSignature = 0x08074b50U;
+constexpr std::size_t kLocalHeaderSize = 30;
+constexpr std::uint16_t kFlagDataDescriptor = 0x8;
+constexpr std::uint16_t kFlagEncrypted = 0x1;
+constexpr std::uint64_t kEocdSize = 22;
+constexpr int kMethodStore = 0;
+constexpr int kMethodDeflate = 8;
 
-struct ArchiveDeleter {
-  void operator()(archive* a) const noexcept { archive_read_free(a); }
-};
-using Archive = std::unique_ptr<archive, ArchiveDeleter>;
-
-/// A zip with no entries: just the 22-byte end-of-central-directory record ("PK\5\6", zero
-/// entries, no comment), as zip.Create writes for a module without files.
-bool isEmptyZip(int fd, off_t size) {
-  constexpr off_t kEocdSize = 22;
-  if (size != kEocdSize) return false;
-  std::array<unsigned char, kEocdSize> eocd{};
-  if (pread(fd, eocd.data(), eocd.size(), 0) != kEocdSize) return false;
-  const bool signature = eocd[0] == 'P' && eocd[1] == 'K' && eocd[2] == 5 && eocd[3] == 6;
-  const bool no_entries = eocd[8] == 0 && eocd[9] == 0 && eocd[10] == 0 && eocd[11] == 0;
-  return signature && no_entries;
+std::uint32_t le32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8U |
+         static_cast<std::uint32_t>(p[2]) << 16U | static_cast<std::uint32_t>(p[3]) << 24U;
 }
 
-/// libarchive's message for the last error; archive_error_string returns NULL when the failing
-/// call set none (found by fuzzing: a malformed central directory).
-std::string archiveError(archive* a) {
-  const char* message = archive_error_string(a);
-  return message != nullptr ? message : "unknown libarchive error";
+std::string hex32(std::uint32_t v) {
+  std::array<char, 11> s{};
+  std::snprintf(s.data(), s.size(), "0x%08x", v);
+  return s.data();
 }
 
-/// The entry's name as stored (UTF-8), independent of the process locale.
-std::string entryName(archive_entry* entry) {
-  if (const char* utf8 = archive_entry_pathname_utf8(entry)) return utf8;
-  const char* name = archive_entry_pathname(entry);
-  return name != nullptr ? name : "";
+/// Reads exactly `size` bytes at `offset` (fewer only at end of file). -1 on an I/O error.
+ssize_t preadFully(int fd, void* out, std::size_t size, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n =
+        pread(fd, static_cast<char*>(out) + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
 }
 
-/// Switches the calling thread (only) to a UTF-8 locale while libarchive runs: it converts entry
-/// names to the locale's charset, and under the C locale it refuses non-ASCII names that Go's
-/// zips store as UTF-8 (e.g. "α.go").
-class Utf8ThreadLocale {
+/// minizip's file API over a file descriptor, reading with pread() (so that readers on several
+/// threads share the descriptor but not a file offset) through a small cache: minizip parses
+/// headers a few bytes per call.
+class PreadStream {
  public:
-  Utf8ThreadLocale() : locale_(newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr)) {
-    if (locale_ != nullptr) previous_ = uselocale(locale_);
+  PreadStream(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+
+  zlib_filefunc64_def functions() {
+    zlib_filefunc64_def def{};
+    def.zopen64_file = [](voidpf opaque, const void*, int) -> voidpf { return opaque; };
+    def.zread_file = [](voidpf, voidpf stream, void* buf, uLong size) -> uLong {
+      return static_cast<PreadStream*>(stream)->read(buf, size);
+    };
+    def.zwrite_file = [](voidpf, voidpf, const void*, uLong) -> uLong { return 0; };
+    def.ztell64_file = [](voidpf, voidpf stream) -> ZPOS64_T {
+      return static_cast<PreadStream*>(stream)->pos_;
+    };
+    def.zseek64_file = [](voidpf, voidpf stream, ZPOS64_T offset, int origin) -> long {
+      return static_cast<PreadStream*>(stream)->seek(offset, origin);
+    };
+    def.zclose_file = [](voidpf, voidpf) -> int { return 0; };
+    def.zerror_file = [](voidpf, voidpf stream) -> int {
+      return static_cast<PreadStream*>(stream)->error_ ? 1 : 0;
+    };
+    def.opaque = this;
+    return def;
   }
-  ~Utf8ThreadLocale() {
-    if (locale_ == nullptr) return;
-    uselocale(previous_);
-    freelocale(locale_);
-  }
-  Utf8ThreadLocale(const Utf8ThreadLocale&) = delete;
-  Utf8ThreadLocale& operator=(const Utf8ThreadLocale&) = delete;
 
  private:
-  locale_t locale_;
-  locale_t previous_ = nullptr;
+  uLong read(void* out, uLong size) {
+    auto* dst = static_cast<unsigned char*>(out);
+    uLong done = 0;
+    while (done < size) {
+      if (pos_ >= cache_at_ && pos_ < cache_at_ + cache_len_) {
+        const auto n =
+            static_cast<uLong>(std::min<std::uint64_t>(size - done, cache_at_ + cache_len_ - pos_));
+        std::memcpy(dst + done, cache_.data() + (pos_ - cache_at_), n);
+        done += n;
+        pos_ += n;
+        continue;
+      }
+      if (pos_ >= size_) break;
+      const ssize_t n = preadFully(fd_, cache_.data(), cache_.size(), pos_);
+      if (n <= 0) {
+        error_ = n < 0;
+        break;
+      }
+      cache_at_ = pos_;
+      cache_len_ = static_cast<std::size_t>(n);
+    }
+    return done;
+  }
+
+  long seek(ZPOS64_T offset, int origin) {
+    std::uint64_t base = 0;
+    if (origin == ZLIB_FILEFUNC_SEEK_CUR) base = pos_;
+    if (origin == ZLIB_FILEFUNC_SEEK_END) base = size_;
+    const std::uint64_t at = base + offset;
+    if (at > size_) return -1;
+    pos_ = at;
+    return 0;
+  }
+
+  int fd_;
+  std::uint64_t size_;
+  std::uint64_t pos_ = 0;
+  std::array<unsigned char, 4096> cache_{};
+  std::uint64_t cache_at_ = 0;
+  std::size_t cache_len_ = 0;
+  bool error_ = false;
 };
 
-/// Only ARCHIVE_OK: libarchive reports a central directory and a local header that disagree
-/// (e.g. on the uncompressed size, as a zip bomb's do) as ARCHIVE_WARN. Names no longer warn:
-/// they are read under Utf8ThreadLocale.
-bool headerOk(int rc) { return rc == ARCHIVE_OK; }
+struct UnzClose {
+  void operator()(void* uf) const noexcept { unzClose(uf); }
+};
+
+/// One minizip reader over the spooled zip (one per thread).
+class Reader {
+ public:
+  Reader(int fd, std::uint64_t size) : stream_(std::make_unique<PreadStream>(fd, size)) {
+    zlib_filefunc64_def def = stream_->functions();
+    zip_.reset(unzOpen2_64("", &def));
+  }
+  [[nodiscard]] bool ok() const { return zip_ != nullptr; }
+  [[nodiscard]] unzFile get() const { return zip_.get(); }
+
+ private:
+  std::unique_ptr<PreadStream> stream_;  // declared first: outlives zip_
+  std::unique_ptr<void, UnzClose> zip_;
+};
+
+/// What the central directory says about one entry.
+struct Entry {
+  std::string name;
+  std::uint64_t size = 0;       // uncompressed
+  std::uint64_t comp_size = 0;  // compressed
+  std::uint32_t crc = 0;
+  int method = 0;
+  std::uint16_t flags = 0;
+  unz64_file_pos position{};  // of its central directory record, for unzGoToFilePos64
+};
+
+/// The lowest-index entry error seen by any thread (so that every thread count reports the
+/// error a sequential pass would), and whether an entry at `index` still needs hashing.
+class FirstError {
+ public:
+  explicit FirstError(std::size_t entries) : index_(entries + 1) {}
+
+  void record(std::size_t index, std::string error) {
+    const std::lock_guard lock(mutex_);
+    if (index < index_.load()) {
+      index_ = index;
+      error_ = std::move(error);
+    }
+  }
+  [[nodiscard]] bool worthHashing(std::size_t index) const { return index < index_.load(); }
+  [[nodiscard]] std::optional<std::string> error() const {
+    const std::lock_guard lock(mutex_);
+    if (error_.empty()) return std::nullopt;
+    return error_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::atomic<std::size_t> index_;
+  std::string error_;
+};
+
+/// One hashing thread's reader, buffers and state: locates an entry's data through minizip
+/// (which checks its local header), reads the raw data with pread, inflates it with ISA-L
+/// (computing the CRC-32) and hashes it with SHA-256.
+class EntryHasher {
+ public:
+  EntryHasher(Reader& reader, int fd) : reader_(reader), fd_(fd) {}
+
+  /// Hashes `entry` into `digest`; returns the error text (without the name) on failure.
+  std::optional<std::string> hash(const Entry& entry, Sha256Digest& digest, std::uint64_t& bytes) {
+    std::uint64_t data_start = 0;
+    if (auto error = locateData(entry, data_start)) return error;
+    data_at_ = data_start;
+    data_end_ = data_start + entry.comp_size;
+    bytes = 0;
+    std::optional<std::string> error =
+        entry.method == kMethodDeflate ? inflate(entry, bytes) : copyStored(entry, bytes);
+    if (error) return error;
+    if (bytes != entry.size) {
+      return std::to_string(bytes) + " bytes, declared " + std::to_string(entry.size);
+    }
+    // archive/zip's checksumReader: with a data descriptor the CRC-32 is always checked (and
+    // the descriptor's must agree); without one, only when the directory's is not 0.
+    const bool descriptor = (entry.flags & kFlagDataDescriptor) != 0;
+    if ((descriptor || entry.crc != 0) && crc_ != entry.crc) {
+      return "checksum error: CRC-32 " + hex32(crc_) + ", central directory " + hex32(entry.crc);
+    }
+    if (descriptor) {
+      if (auto dd = checkDataDescriptor(entry)) return dd;
+    }
+    digest = sha_.final();
+    return std::nullopt;
+  }
+
+ private:
+  /// minizip's unzOpenCurrentFile (raw) checks the local header against the central directory
+  /// (signature, method, name length, and CRC-32 and sizes unless a data descriptor carries
+  /// them) and finds the data. On top, as libarchive did: the local name must be the central
+  /// one, and a CRC-32 or size the local header does fill in must agree even with a descriptor.
+  std::optional<std::string> locateData(const Entry& entry, std::uint64_t& data_start) {
+    unzFile uf = reader_.get();
+    unz64_file_pos position = entry.position;
+    if (unzGoToFilePos64(uf, &position) != UNZ_OK) {
+      return std::string("cannot find its central directory record");
+    }
+    int method = 0;
+    int level = 0;
+    const int rc = unzOpenCurrentFile2(uf, &method, &level, /*raw=*/1);
+    if (rc != UNZ_OK) {
+      return std::string(rc == UNZ_BADZIPFILE ? "local header disagrees with the central directory"
+                                              : "cannot read its local header");
+    }
+    data_start = unzGetCurrentFileZStreamPos64(uf);
+    const int local_extra = unzGetLocalExtrafield(uf, nullptr, 0);
+    unzCloseCurrentFile(uf);
+    const std::uint64_t header_size = kLocalHeaderSize + entry.name.size();
+    if (local_extra < 0 || data_start < header_size + static_cast<std::uint64_t>(local_extra)) {
+      return std::string("cannot read its local header");
+    }
+    const std::uint64_t header_at =
+        data_start - header_size - static_cast<std::uint64_t>(local_extra);
+    header_.resize(header_size);
+    if (preadFully(fd_, header_.data(), header_.size(), header_at) !=
+        static_cast<ssize_t>(header_.size())) {
+      return std::string("cannot read its local header");
+    }
+    const unsigned char* h = header_.data();
+    const auto agrees = [](std::uint32_t local, std::uint64_t central) {
+      return local == 0 || local == 0xffffffffU || local == central;
+    };
+    if (le32(h) != kLocalHeaderSignature || !agrees(le32(h + 14), entry.crc) ||
+        !agrees(le32(h + 18), entry.comp_size) || !agrees(le32(h + 22), entry.size) ||
+        std::memcmp(h + kLocalHeaderSize, entry.name.data(), entry.name.size()) != 0) {
+      return std::string("local header disagrees with the central directory");
+    }
+    return std::nullopt;
+  }
+
+  /// The next block of raw entry data (empty at its end); nullopt when the file ends first.
+  std::optional<std::size_t> readRaw() {
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(in_.size(), data_end_ - data_at_));
+    if (want == 0) return 0;
+    const ssize_t n = preadFully(fd_, in_.data(), want, data_at_);
+    if (n != static_cast<ssize_t>(want)) return std::nullopt;
+    data_at_ += want;
+    return want;
+  }
+
+  static std::string bomb(const Entry& entry) {
+    return "inflates past its declared size of " + std::to_string(entry.size) + " bytes";
+  }
+
+  std::optional<std::string> copyStored(const Entry& entry, std::uint64_t& bytes) {
+    crc_ = 0;
+    for (;;) {
+      const auto n = readRaw();
+      if (!n) return std::string("unexpected end of the zip file in its data");
+      if (*n == 0) return std::nullopt;
+      bytes += *n;
+      if (bytes > entry.size) return bomb(entry);
+      crc_ = crc32_gzip_refl(crc_, in_.data(), *n);
+      sha_.update(std::string_view(reinterpret_cast<const char*>(in_.data()), *n));
+    }
+  }
+
+  std::optional<std::string> inflate(const Entry& entry, std::uint64_t& bytes) {
+    isal_inflate_init(state_.get());
+    state_->crc_flag = ISAL_GZIP_NO_HDR;
+    bool input_done = false;
+    for (;;) {
+      if (state_->avail_in == 0 && !input_done) {
+        const auto n = readRaw();
+        if (!n) return std::string("unexpected end of the zip file in its data");
+        input_done = *n == 0;
+        state_->next_in = in_.data();
+        state_->avail_in = static_cast<std::uint32_t>(*n);
+      }
+      state_->next_out = out_.data();
+      state_->avail_out = static_cast<std::uint32_t>(out_.size());
+      if (isal_inflate(state_.get()) < 0) return std::string("cannot decompress: corrupt deflate");
+      const std::size_t produced = out_.size() - state_->avail_out;
+      bytes += produced;
+      if (bytes > entry.size) return bomb(entry);
+      sha_.update(std::string_view(reinterpret_cast<const char*>(out_.data()), produced));
+      if (state_->block_state == ISAL_BLOCK_FINISH) break;
+      if (input_done && state_->avail_in == 0 && produced == 0) {
+        return std::string("cannot decompress: truncated deflate data");
+      }
+    }
+    crc_ = state_->crc;
+    return std::nullopt;
+  }
+
+  /// archive/zip's readDataDescriptor: after the compressed data, an optional signature and the
+  /// CRC-32, which must be the central directory's (the sizes that follow are ignored).
+  std::optional<std::string> checkDataDescriptor(const Entry& entry) const {
+    std::array<unsigned char, 8> dd{};
+    const ssize_t n = preadFully(fd_, dd.data(), dd.size(), data_end_);
+    std::size_t at = 0;
+    if (n >= 4 && le32(dd.data()) == kDataDescriptorSignature) at = 4;
+    if (n < 0 || static_cast<std::size_t>(n) < at + 4) {
+      return std::string("unexpected end of the zip file in its data descriptor");
+    }
+    if (le32(dd.data() + at) != entry.crc) {
+      return "checksum error: data descriptor CRC-32 " + hex32(le32(dd.data() + at)) +
+             ", central directory " + hex32(entry.crc);
+    }
+    return std::nullopt;
+  }
+
+  Reader& reader_;
+  int fd_;
+  std::uint64_t data_at_ = 0;
+  std::uint64_t data_end_ = 0;
+  std::vector<unsigned char> header_;
+  std::unique_ptr<inflate_state> state_ = std::make_unique<inflate_state>();
+  std::array<std::uint8_t, kBlock> in_{};
+  std::array<std::uint8_t, kBlock> out_{};
+  std::uint32_t crc_ = 0;
+  Sha256Stream sha_;
+};
+
+/// Reads the central directory: every entry's name (the stored bytes) and what the data must be.
+std::optional<std::string> readDirectory(unzFile uf, std::vector<Entry>& entries) {
+  unz_global_info64 global{};
+  if (unzGetGlobalInfo64(uf, &global) != UNZ_OK) return std::string("no central directory");
+  if (global.number_entry == 0) return std::nullopt;
+  std::vector<char> name(std::size_t{1} << 16U);
+  int rc = unzGoToFirstFile(uf);
+  while (rc == UNZ_OK) {
+    unz_file_info64 info{};
+    if (unzGetCurrentFileInfo64(uf, &info, name.data(), name.size(), nullptr, 0, nullptr, 0) !=
+        UNZ_OK) {
+      return std::string("bad central directory record");
+    }
+    Entry entry;
+    entry.name.assign(name.data(), std::min<std::size_t>(info.size_filename, name.size()));
+    entry.size = info.uncompressed_size;
+    entry.comp_size = info.compressed_size;
+    entry.crc = static_cast<std::uint32_t>(info.crc);
+    entry.method = static_cast<int>(info.compression_method);
+    entry.flags = static_cast<std::uint16_t>(info.flag);
+    if (unzGetFilePos64(uf, &entry.position) != UNZ_OK) {
+      return std::string("bad central directory record");
+    }
+    entries.push_back(std::move(entry));
+    rc = unzGoToNextFile(uf);
+  }
+  if (rc != UNZ_END_OF_LIST_OF_FILE) return std::string("bad central directory record");
+  return std::nullopt;
+}
 
 ZipHashResult invalid(std::string error) {
   ZipHashResult result;
@@ -83,106 +390,103 @@ ZipHashResult invalid(std::string error) {
   return result;
 }
 
+unsigned threadCount(unsigned requested, std::size_t entries, std::uint64_t total_bytes) {
+  unsigned n = requested;
+  if (n == 0) n = std::clamp(std::thread::hardware_concurrency(), 1U, kMaxZipHashThreads);
+  if (total_bytes < kParallelMinBytes) n = 1;
+  return static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(n, entries)));
+}
+
 }  // namespace
 
 ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
-                            std::string_view version) {
+                            std::string_view version, unsigned threads) {
   if (zip_file == nullptr) return invalid("no zip file");
-  const Utf8ThreadLocale utf8;
   std::fflush(zip_file);
   const int fd = fileno(zip_file);
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) return invalid("cannot stat the spooled zip");
-  if (auto error = checkZipFileSize(static_cast<std::uint64_t>(st.st_size))) {
-    return invalid(*error);
-  }
-  if (lseek(fd, 0, SEEK_SET) != 0) return invalid("cannot rewind the spooled zip");
-  if (isEmptyZip(fd, st.st_size)) {
-    // libarchive cannot open a zip with no entries; Go's HashZip hashes the empty file list.
-    ZipHashResult empty;
-    empty.ok = true;
-    empty.hash = Hash1Builder().finish().value_or("");
-    return empty;
-  }
+  const auto zip_size = static_cast<std::uint64_t>(st.st_size);
+  if (auto error = checkZipFileSize(zip_size)) return invalid(*error);
+  // libzip opens a 0-byte file as an empty archive; archive/zip (and so the go command) wants
+  // at least an end-of-central-directory record.
+  if (zip_size < kEocdSize) return invalid("not a zip file: too short");
 
-  // Pass 1: the central directory only — names and declared sizes, no decompression.
-  ZipChecker checker(module_path, version);
-  // Names and sizes as the central directory declares them: pass 2 holds every entry to these
-  // (local headers and data descriptors can say otherwise; Go's zip.Reader trusts the directory).
-  std::vector<std::pair<std::string, std::uint64_t>> declared_sizes;
-  {
-    Archive a(archive_read_new());
-    if (!a) return invalid("libarchive: out of memory");
-    archive_read_support_format_zip_seekable(a.get());
-    if (archive_read_open_fd(a.get(), fd, kBlock) != ARCHIVE_OK) {
-      return invalid(std::string("not a zip file: ") + archiveError(a.get()));
-    }
-    archive_entry* entry = nullptr;
-    int rc = ARCHIVE_OK;
-    while (headerOk(rc = archive_read_next_header(a.get(), &entry))) {
-      const std::string name = entryName(entry);
-      if (name.empty()) return invalid("zip entry without a name");
-      const la_int64_t size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0;
-      const auto bytes = static_cast<std::uint64_t>(std::max<la_int64_t>(0, size));
-      (void)checker.addEntry(name, bytes);
-      declared_sizes.emplace_back(name, bytes);
-    }
-    if (rc != ARCHIVE_EOF) {
-      return invalid(std::string("malformed zip: ") + archiveError(a.get()));
+  try {
+    // The central directory: names, sizes and the module rules, before any data is read.
+    Reader first(fd, zip_size);
+    if (!first.ok()) return invalid("not a zip file: no readable end of central directory");
+    std::vector<Entry> entries;
+    if (auto error = readDirectory(first.get(), entries))
+      return invalid("malformed zip: " + *error);
+    ZipChecker checker(module_path, version);
+    std::uint64_t total_bytes = 0;
+    for (const Entry& entry : entries) {
+      if (entry.name.empty()) return invalid("zip entry without a name");
+      (void)checker.addEntry(entry.name, entry.size);
+      total_bytes += entry.size;
     }
     if (auto error = checker.finish()) return invalid(*error);
-  }
+    for (const Entry& entry : entries) {
+      if ((entry.flags & kFlagEncrypted) != 0) return invalid(entry.name + ": encrypted");
+      if (entry.method != kMethodStore && entry.method != kMethodDeflate) {
+        return invalid(entry.name + ": unsupported compression method " +
+                       std::to_string(entry.method));
+      }
+    }
 
-  // Pass 2: stream every entry through SHA-256.
-  if (lseek(fd, 0, SEEK_SET) != 0) return invalid("cannot rewind the spooled zip");
-  Archive a(archive_read_new());
-  if (!a) return invalid("libarchive: out of memory");
-  archive_read_support_format_zip_seekable(a.get());
-  if (archive_read_open_fd(a.get(), fd, kBlock) != ARCHIVE_OK) {
-    return invalid(std::string("not a zip file: ") + archiveError(a.get()));
-  }
-  ZipHashResult result;
-  Hash1Builder hash1;
-  Sha256Stream sha;
-  std::array<char, kBlock> buffer{};
-  archive_entry* entry = nullptr;
-  int rc = ARCHIVE_OK;
-  while (headerOk(rc = archive_read_next_header(a.get(), &entry))) {
-    const std::string name = entryName(entry);
-    if (result.files >= declared_sizes.size() || declared_sizes[result.files].first != name) {
-      return invalid(name + ": not listed in the central directory at this position");
-    }
-    const std::uint64_t declared = declared_sizes[result.files].second;
-    std::uint64_t read_total = 0;
-    for (;;) {
-      const la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
-      if (n < 0) {
-        return invalid(name + ": cannot decompress: " + archiveError(a.get()));
+    // Hash the entries: each thread, with its own reader, takes the next entry not yet taken.
+    std::vector<Sha256Digest> digests(entries.size());
+    std::vector<std::uint64_t> sizes(entries.size());
+    FirstError first_error(entries.size());
+    std::atomic<std::size_t> next{0};
+    const auto work = [&](Reader& reader) noexcept {
+      std::size_t i = 0;
+      try {
+        EntryHasher hasher(reader, fd);
+        for (i = next++; i < entries.size() && first_error.worthHashing(i); i = next++) {
+          if (auto error = hasher.hash(entries[i], digests[i], sizes[i])) {
+            first_error.record(i, entries[i].name + ": " + *error);
+          }
+        }
+      } catch (const std::exception& e) {
+        first_error.record(std::min(i, entries.size()),
+                           std::string("cannot hash the zip: ") + e.what());
       }
-      if (n == 0) break;
-      read_total += static_cast<std::uint64_t>(n);
-      if (read_total > declared) {
-        return invalid(name + ": inflates past its declared size of " + std::to_string(declared) +
-                       " bytes");
+    };
+    const unsigned wanted = threadCount(threads, entries.size(), total_bytes);
+    std::vector<std::unique_ptr<Reader>> readers;
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < wanted; ++t) {
+      auto reader = std::make_unique<Reader>(fd, zip_size);
+      if (!reader->ok()) break;  // fewer threads then; the first reader hashes the rest
+      try {
+        pool.emplace_back(work, std::ref(*reader));
+      } catch (const std::system_error&) {
+        break;
       }
-      sha.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      readers.push_back(std::move(reader));
     }
-    if (read_total != declared) {
-      return invalid(name + ": " + std::to_string(read_total) + " bytes, declared " +
-                     std::to_string(declared));
+    work(first);
+    for (std::thread& t : pool) t.join();
+    if (auto error = first_error.error()) return invalid(*error);
+
+    ZipHashResult result;
+    Hash1Builder hash1;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (auto error = hash1.addFile(entries[i].name, digests[i])) return invalid(*error);
+      result.bytes += sizes[i];
     }
-    if (auto error = hash1.addFile(name, sha.final())) return invalid(*error);
-    result.bytes += read_total;
-    ++result.files;
+    auto h1 = hash1.finish();
+    if (!h1) return invalid("cannot compute the h1 hash");
+    result.ok = true;
+    result.hash = std::move(*h1);
+    result.files = entries.size();
+    result.threads = static_cast<unsigned>(pool.size()) + 1;
+    return result;
+  } catch (const std::exception& e) {
+    return invalid(std::string("cannot hash the zip: ") + e.what());
   }
-  if (rc != ARCHIVE_EOF) {
-    return invalid(std::string("malformed zip: ") + archiveError(a.get()));
-  }
-  auto h1 = hash1.finish();
-  if (!h1) return invalid("cannot compute the h1 hash");
-  result.ok = true;
-  result.hash = std::move(*h1);
-  return result;
 }
 
 }  // namespace gomodprobe::goproxy
