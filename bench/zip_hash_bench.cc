@@ -2,10 +2,12 @@
 //
 // Builds a deterministic module zip "example.com/bench@v1.0.0" in an anonymous temp file with
 // libarchive's writer (many small .go files, some JSON-ish testdata, several MB-sized
-// incompressible assets), then measures hashModuleZip: wall and CPU time (best and median of
-// kRuns), throughput over uncompressed and zip bytes, and the peak RSS growth while hashing. Two
-// baselines bound the result: libarchive reading every entry without hashing (the inflate side)
-// and OpenSSL EVP SHA-256 over an in-memory buffer (the hash side).
+// incompressible assets), then measures hashModuleZip on 1 thread and on its default thread
+// count: wall and process CPU time (best and median of kRuns), throughput over uncompressed
+// bytes per wall second and per CPU second, and the peak RSS growth while hashing. Two
+// baselines: libarchive (zlib) reading every entry without hashing, as the agent did before
+// minizip + ISA-L, and OpenSSL EVP SHA-256 over an in-memory buffer (the hash side). On a shared
+// machine the wall figures depend on the load average (printed); the CPU-second figures less so.
 //
 // It is a measurement, not a test: it exits 0 whether or not the goals are met, and 1 only when
 // the benchmark itself cannot run (the zip cannot be built, or hashModuleZip rejects it or
@@ -392,9 +394,10 @@ std::optional<BuiltZip> buildZip(const Layout& layout) {
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
+/// CPU seconds of the whole process (all hashing threads).
 double cpuSeconds() {
   timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
@@ -437,7 +440,7 @@ struct Run {
 /// One hashModuleZip call with its wall time, CPU time and peak RSS growth. The growth is
 /// VmHWM after minus VmRSS before, with VmHWM reset just before the call; where the reset is not
 /// permitted, a thread samples VmRSS every 5 ms instead.
-Run measureOnce(std::FILE* zip, bool& used_hwm) {
+Run measureOnce(std::FILE* zip, unsigned threads, bool& used_hwm) {
   malloc_trim(0);  // memory freed by earlier work must not hide this call's growth
   Run run;
   used_hwm = resetPeakRss();
@@ -455,7 +458,7 @@ Run measureOnce(std::FILE* zip, bool& used_hwm) {
   }
   const double cpu0 = cpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
-  run.result = hashModuleZip(zip, kModule, kVersion);
+  run.result = hashModuleZip(zip, kModule, kVersion, threads);
   const auto t1 = std::chrono::steady_clock::now();
   run.cpu_s = cpuSeconds() - cpu0;
   run.wall_s = std::chrono::duration<double>(t1 - t0).count();
@@ -471,8 +474,9 @@ Run measureOnce(std::FILE* zip, bool& used_hwm) {
   return run;
 }
 
-/// Baseline: libarchive reads (inflates) every entry exactly as hashModuleZip's second pass does,
-/// without hashing. Returns the best wall time of kRuns, or a negative value on error.
+/// Baseline: libarchive (zlib inflate and CRC-32) reads every entry, without hashing, as
+/// hashModuleZip did before it used minizip and ISA-L. Returns the best wall time of kRuns, or a
+/// negative value on error.
 double readOnlySeconds(std::FILE* zip) {
   const int fd = fileno(zip);
   std::vector<char> buffer(kBlock);
@@ -555,71 +559,104 @@ int main() {
   std::printf("  zip (deflate)           %.2f MB (ratio %.2f)\n", zip_mb, uncompressed_mb / zip_mb);
   std::printf("  built in                %.2f s\n\n", build_s);
 
-  std::vector<Run> runs;
+  struct Series {
+    unsigned threads = 0;
+    double best_wall_s = 0;
+    double best_cpu_s = 0;
+    double median_wall_s = 0;
+    std::uint64_t max_growth = 0;
+  };
+  // 1 thread, then hashModuleZip's default (min(hardware concurrency, kMaxZipHashThreads)).
+  std::vector<unsigned> counts = {1};
   bool used_hwm = true;
-  for (int i = 0; i < kRuns; ++i) {
-    bool hwm = false;
-    runs.push_back(measureOnce(zip->file.get(), hwm));
-    used_hwm = used_hwm && hwm;
-    const ZipHashResult& r = runs.back().result;
-    if (!r.ok || r.hash != zip->expected_h1 || r.bytes != zip->uncompressed_bytes) {
-      std::fprintf(stderr, "zip_hash_bench: hashModuleZip failed: ok=%d error=%s hash=%s want=%s\n",
-                   r.ok ? 1 : 0, r.error.c_str(), r.hash.c_str(), zip->expected_h1.c_str());
-      return 1;
+  std::vector<Series> series;
+  for (std::size_t c = 0; c < counts.size(); ++c) {
+    std::vector<Run> runs;
+    for (int i = 0; i < kRuns; ++i) {
+      bool hwm = false;
+      runs.push_back(measureOnce(zip->file.get(), counts[c], hwm));
+      used_hwm = used_hwm && hwm;
+      const ZipHashResult& r = runs.back().result;
+      if (!r.ok || r.hash != zip->expected_h1 || r.bytes != zip->uncompressed_bytes) {
+        std::fprintf(stderr,
+                     "zip_hash_bench: hashModuleZip failed: ok=%d error=%s hash=%s want=%s\n",
+                     r.ok ? 1 : 0, r.error.c_str(), r.hash.c_str(), zip->expected_h1.c_str());
+        return 1;
+      }
     }
+    if (c == 0) {
+      bool dummy = false;
+      const unsigned default_threads = measureOnce(zip->file.get(), 0, dummy).result.threads;
+      if (default_threads > 1) counts.push_back(default_threads);
+    }
+    const unsigned used = runs.front().result.threads;
+    std::printf("  threads %u (load average %s)\n", used, loadAverage().c_str());
+    std::printf("  %-6s %8s %8s %8s %12s %14s %14s\n", "run", "wall_s", "cpu_s", "cpu/wall",
+                "MB/s wall", "MB/s cpu_s", "rss_growth_MB");
+    Series s;
+    s.threads = used;
+    std::vector<double> walls;
+    std::vector<double> cpus;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const Run& r = runs[i];
+      std::printf("  %-6zu %8.3f %8.3f %8.2f %12.1f %14.1f %14.2f\n", i + 1, r.wall_s, r.cpu_s,
+                  r.cpu_s / r.wall_s, uncompressed_mb / r.wall_s, uncompressed_mb / r.cpu_s,
+                  static_cast<double>(r.rss_growth) / kMB);
+      walls.push_back(r.wall_s);
+      cpus.push_back(r.cpu_s);
+      s.max_growth = std::max(s.max_growth, r.rss_growth);
+    }
+    s.best_wall_s = *std::min_element(walls.begin(), walls.end());
+    s.best_cpu_s = *std::min_element(cpus.begin(), cpus.end());
+    s.median_wall_s = median(walls);
+    std::printf("  %-6s %8.3f %8.3f %8s %12.1f %14.1f %14.2f (max)\n", "best", s.best_wall_s,
+                s.best_cpu_s, "", uncompressed_mb / s.best_wall_s, uncompressed_mb / s.best_cpu_s,
+                static_cast<double>(s.max_growth) / kMB);
+    std::printf("  %-6s %8.3f %8.3f %8s %12.1f %14.1f\n\n", "median", s.median_wall_s, median(cpus),
+                "", uncompressed_mb / s.median_wall_s, uncompressed_mb / median(cpus));
+    series.push_back(s);
   }
-  std::printf("  %-6s %8s %8s %8s %14s %10s %14s\n", "run", "wall_s", "cpu_s", "cpu/wall",
-              "MB/s uncompr", "MB/s zip", "rss_growth_MB");
-  std::vector<double> walls;
-  std::vector<double> cpus;
-  std::uint64_t max_growth = 0;
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const Run& r = runs[i];
-    std::printf("  %-6zu %8.3f %8.3f %8.2f %14.1f %10.1f %14.2f\n", i + 1, r.wall_s, r.cpu_s,
-                r.cpu_s / r.wall_s, uncompressed_mb / r.wall_s, zip_mb / r.wall_s,
-                static_cast<double>(r.rss_growth) / kMB);
-    walls.push_back(r.wall_s);
-    cpus.push_back(r.cpu_s);
-    max_growth = std::max(max_growth, r.rss_growth);
-  }
-  const double best_s = *std::min_element(walls.begin(), walls.end());
-  const double median_s = median(walls);
-  const double mb_per_s = uncompressed_mb / best_s;
-  const double rss_growth_mb = static_cast<double>(max_growth) / kMB;
-  std::printf("  %-6s %8.3f %8.3f %8s %14.1f %10.1f %14.2f (max)\n", "best", best_s,
-              *std::min_element(cpus.begin(), cpus.end()), "", mb_per_s, zip_mb / best_s,
-              rss_growth_mb);
-  std::printf("  %-6s %8.3f %8.3f %8s %14.1f %10.1f\n", "median", median_s, median(cpus), "",
-              uncompressed_mb / median_s, zip_mb / median_s);
-  std::printf("  h1 %s (%llu files, matches the hash of the bytes written)\n",
-              runs.front().result.hash.c_str(),
-              static_cast<unsigned long long>(runs.front().result.files));
+  std::printf("  h1 %s (%zu files, matches the hash of the bytes written)\n",
+              zip->expected_h1.c_str(), layout.files.size());
   std::printf("  rss method: %s\n\n", used_hwm
                                           ? "VmHWM reset via /proc/self/clear_refs before each run"
                                           : "VmRSS sampled every 5 ms (clear_refs not permitted)");
+  const Series& best = *std::min_element(
+      series.begin(), series.end(),
+      [](const Series& a, const Series& b) { return a.best_wall_s < b.best_wall_s; });
+  const double mb_per_s = uncompressed_mb / best.best_wall_s;
+  const double cpu_mb_per_s = uncompressed_mb / series.front().best_cpu_s;
+  std::uint64_t max_growth = 0;
+  for (const Series& s : series) max_growth = std::max(max_growth, s.max_growth);
+  const double rss_growth_mb = static_cast<double>(max_growth) / kMB;
+  const double best_s = best.best_wall_s;
 
   const double read_s = readOnlySeconds(zip->file.get());
   const double sha_mb_per_s = sha256MbPerS();
   std::printf("  baselines (best of %d)\n", kRuns);
   if (read_s > 0) {
-    std::printf("    libarchive read, no hash   %8.1f MB/s uncompressed (%.3f s)\n",
+    std::printf("    libarchive read, no hash   %8.1f MB/s uncompressed (%.3f s wall)\n",
                 uncompressed_mb / read_s, read_s);
   }
   std::printf("    SHA-256 (EVP) in memory    %8.1f MB/s\n", sha_mb_per_s);
   if (read_s > 0) {
     const double bound = 1.0 / (read_s / uncompressed_mb + 1.0 / sha_mb_per_s);
-    std::printf("    read + SHA-256, serial     %8.1f MB/s (the sum of the two costs)\n\n", bound);
+    std::printf("    libarchive + SHA-256       %8.1f MB/s (the sum of the two costs)\n\n", bound);
   }
 
   std::printf("  goals\n");
-  std::printf("    hashing >= %.0f MB/s        %8.1f MB/s   %s\n", kGoalMbPerS, mb_per_s,
-              verdict(mb_per_s >= kGoalMbPerS));
+  std::printf("    hashing >= %.0f MB/s (wall)  %8.1f MB/s   %s (best of 1 and %u threads: %u)\n",
+              kGoalMbPerS, mb_per_s, verdict(mb_per_s >= kGoalMbPerS), series.back().threads,
+              best.threads);
+  std::printf("    per CPU-second, 1 thread    %8.1f MB/s   (%s on one unshared core)\n",
+              cpu_mb_per_s, cpu_mb_per_s >= kGoalMbPerS ? "goal reachable" : "goal out of reach");
   std::printf("    RSS growth < %.0f MB          %8.2f MB     %s\n", kGoalRssGrowthMb,
               rss_growth_mb, verdict(rss_growth_mb < kGoalRssGrowthMb));
   std::printf("  load average at end     %s\n", loadAverage().c_str());
   std::printf(
-      "zip_hash_bench: uncompressed_mb=%.2f zip_mb=%.2f best_s=%.3f mb_per_s=%.1f "
-      "rss_growth_mb=%.2f sha256_mb_per_s=%.1f\n",
-      uncompressed_mb, zip_mb, best_s, mb_per_s, rss_growth_mb, sha_mb_per_s);
+      "zip_hash_bench: uncompressed_mb=%.2f zip_mb=%.2f threads=%u best_s=%.3f mb_per_s=%.1f "
+      "cpu_mb_per_s_1thread=%.1f rss_growth_mb=%.2f sha256_mb_per_s=%.1f\n",
+      uncompressed_mb, zip_mb, best.threads, best_s, mb_per_s, cpu_mb_per_s, rss_growth_mb,
+      sha_mb_per_s);
   return 0;
 }

@@ -354,6 +354,18 @@ class EntryHasher {
   Sha256Stream sha_;
 };
 
+/// A zip with no entries: just the 22-byte end-of-central-directory record ("PK\5\6", zero
+/// entries, no comment), as zip.Create writes for a module without files. minizip cannot open
+/// it (it never looks for the record at offset 0).
+bool isEmptyZip(int fd, std::uint64_t size) {
+  if (size != kEocdSize) return false;
+  std::array<unsigned char, kEocdSize> eocd{};
+  if (preadFully(fd, eocd.data(), eocd.size(), 0) != static_cast<ssize_t>(kEocdSize)) return false;
+  const bool signature = eocd[0] == 'P' && eocd[1] == 'K' && eocd[2] == 5 && eocd[3] == 6;
+  const bool no_entries = eocd[8] == 0 && eocd[9] == 0 && eocd[10] == 0 && eocd[11] == 0;
+  return signature && no_entries;
+}
+
 /// Reads the central directory: every entry's name (the stored bytes) and what the data must be.
 std::optional<std::string> readDirectory(unzFile uf, std::vector<Entry>& entries) {
   unz_global_info64 global{};
@@ -412,6 +424,14 @@ ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
   // at least an end-of-central-directory record.
   if (zip_size < kEocdSize) return invalid("not a zip file: too short");
 
+  if (isEmptyZip(fd, zip_size)) {
+    // Go's HashZip hashes the empty file list.
+    ZipHashResult empty;
+    empty.ok = true;
+    empty.hash = Hash1Builder().finish().value_or("");
+    empty.threads = 1;
+    return empty;
+  }
   try {
     // The central directory: names, sizes and the module rules, before any data is read.
     Reader first(fd, zip_size);

@@ -26,21 +26,22 @@ inline constexpr unsigned kMaxZipHashThreads = 4;
 ///
 /// Follows x/mod zip.CheckZip for the rules (names under "<module>@<version>/", clean paths, no
 /// case-fold collisions, zip ≤ 500 MiB, files ≤ 500 MiB in total, go.mod and LICENSE ≤ 16 MiB),
-/// all checked on the central directory before any byte is decompressed, and x/mod
-/// sumdb/dirhash.HashZip for the hash. Names are the stored bytes (no charset conversion, as
-/// Go's archive/zip). Also invalid, before decompressing: a local header that disagrees with
-/// the central directory (libzip ZIP_CHECKCONS: method, date, name, CRC-32 and sizes unless a
-/// data descriptor carries them), a compression method other than store or deflate, encryption.
+/// all checked on the central directory (read with minizip) before any byte is decompressed,
+/// and x/mod sumdb/dirhash.HashZip for the hash. Names are the stored bytes (no charset
+/// conversion, as Go's archive/zip). Also invalid: a compression method other than store or
+/// deflate, encryption, and a local header that disagrees with the central directory (its
+/// signature, method or name; a CRC-32 or size it fills in, 0 meaning "in the data descriptor").
 /// While reading, as archive/zip's checksumReader: an entry that inflates past its declared size
 /// (a zip bomb lying in its headers; reading stops within 64 KiB of the declared size), one that
 /// ends short of it, a truncated or corrupt deflate stream, a CRC-32 that differs from the
-/// central directory's, and a signed data descriptor whose CRC-32 differs from it.
+/// central directory's (not checked when that is 0 and there is no data descriptor, as in Go),
+/// and a data descriptor whose CRC-32 differs from it.
 ///
-/// Memory stays flat: entries are streamed (64 KiB blocks) through ISA-L inflate (which also
-/// computes the CRC-32) and OpenSSL SHA-256. Entries are hashed on `threads` threads (0: the
+/// Memory stays flat: entries are streamed (pread, 64 KiB blocks) through ISA-L inflate (which
+/// also computes the CRC-32) and OpenSSL SHA-256. Entries are hashed on `threads` threads (0: the
 /// default, min(hardware concurrency, kMaxZipHashThreads); zips under 4 MiB use one), each with
-/// its own libzip reader; the result, including which error is reported when several entries are
-/// invalid (the first in central-directory order), does not depend on the thread count.
+/// its own minizip reader; the result, including which error is reported when several entries
+/// are invalid (the first in central-directory order), does not depend on the thread count.
 /// Never throws.
 [[nodiscard]] ZipHashResult hashModuleZip(std::FILE* zip_file, std::string_view module_path,
                                           std::string_view version, unsigned threads = 0);
