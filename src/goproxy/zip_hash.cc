@@ -327,7 +327,7 @@ class EntryHasher {
 
   /// archive/zip's readDataDescriptor: after the compressed data, an optional signature and the
   /// CRC-32, which must be the central directory's (the sizes that follow are ignored).
-  std::optional<std::string> checkDataDescriptor(const Entry& entry) const {
+  [[nodiscard]] std::optional<std::string> checkDataDescriptor(const Entry& entry) const {
     std::array<unsigned char, 8> dd{};
     const ssize_t n = preadFully(fd_, dd.data(), dd.size(), data_end_);
     std::size_t at = 0;
