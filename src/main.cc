@@ -253,8 +253,8 @@ int runDaemon(const std::string& config_file, const std::string& listen,
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Without TZ, glibc's mktime() and localtime() stat /etc/localtime on every call (libarchive,
-  // which the zip hashing used before, called mktime() for every zip entry).
+  // Without TZ, glibc's mktime() and localtime() stat /etc/localtime on every call (spdlog calls
+  // localtime() for every log line's timestamp).
   // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread exists yet
   setenv("TZ", ":/etc/localtime", /*overwrite=*/0);
   CLI::App app{
