@@ -114,7 +114,8 @@ class PreadStream {
 
  private:
   struct Window {
-    std::array<unsigned char, std::size_t{64} * 1024> bytes{};
+    static constexpr std::size_t kSize = std::size_t{64} * 1024;
+    std::unique_ptr<unsigned char[]> bytes;  // allocated (not zeroed) on first fill
     std::uint64_t at = 0;
     std::size_t len = 0;
     [[nodiscard]] bool holds(std::uint64_t pos) const { return pos >= at && pos < at + len; }
@@ -128,7 +129,8 @@ class PreadStream {
       if (pos >= size_) return 0;
       w = 1 - last_used_;
       Window& fill = windows_[w];
-      const ssize_t n = preadFully(fd_, fill.bytes.data(), fill.bytes.size(), pos);
+      if (!fill.bytes) fill.bytes = std::make_unique_for_overwrite<unsigned char[]>(Window::kSize);
+      const ssize_t n = preadFully(fd_, fill.bytes.get(), Window::kSize, pos);
       if (n < 0) return std::nullopt;
       fill.at = pos;
       fill.len = static_cast<std::size_t>(n);
@@ -138,7 +140,7 @@ class PreadStream {
     const Window& from = windows_[w];
     const auto n =
         static_cast<std::size_t>(std::min<std::uint64_t>(size, from.at + from.len - pos));
-    std::memcpy(out, from.bytes.data() + (pos - from.at), n);
+    std::memcpy(out, from.bytes.get() + (pos - from.at), n);
     return n;
   }
 
@@ -314,9 +316,9 @@ class EntryHasher {
   /// The next block of raw entry data (empty at its end); nullopt when the file ends first.
   std::optional<std::size_t> readRaw() {
     const auto want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(in_.size(), data_end_ - data_at_));
+        static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, data_end_ - data_at_));
     if (want == 0) return 0;
-    const ssize_t n = reader_.stream().readAt(data_at_, in_.data(), want);
+    const ssize_t n = reader_.stream().readAt(data_at_, in_.get(), want);
     if (n != static_cast<ssize_t>(want)) return std::nullopt;
     data_at_ += want;
     return want;
@@ -334,8 +336,8 @@ class EntryHasher {
       if (*n == 0) return std::nullopt;
       bytes += *n;
       if (bytes > entry.size) return bomb(entry);
-      crc_ = crc32_gzip_refl(crc_, in_.data(), *n);
-      sha_.update(std::string_view(reinterpret_cast<const char*>(in_.data()), *n));
+      crc_ = crc32_gzip_refl(crc_, in_.get(), *n);
+      sha_.update(std::string_view(reinterpret_cast<const char*>(in_.get()), *n));
     }
   }
 
@@ -348,16 +350,16 @@ class EntryHasher {
         const auto n = readRaw();
         if (!n) return std::string("unexpected end of the zip file in its data");
         input_done = *n == 0;
-        state_->next_in = in_.data();
+        state_->next_in = in_.get();
         state_->avail_in = static_cast<std::uint32_t>(*n);
       }
-      state_->next_out = out_.data();
-      state_->avail_out = static_cast<std::uint32_t>(out_.size());
+      state_->next_out = out_.get();
+      state_->avail_out = static_cast<std::uint32_t>(kBlock);
       if (isal_inflate(state_.get()) < 0) return std::string("cannot decompress: corrupt deflate");
-      const std::size_t produced = out_.size() - state_->avail_out;
+      const std::size_t produced = kBlock - state_->avail_out;
       bytes += produced;
       if (bytes > entry.size) return bomb(entry);
-      sha_.update(std::string_view(reinterpret_cast<const char*>(out_.data()), produced));
+      sha_.update(std::string_view(reinterpret_cast<const char*>(out_.get()), produced));
       if (state_->block_state == ISAL_BLOCK_FINISH) break;
       if (input_done && state_->avail_in == 0 && produced == 0) {
         return std::string("cannot decompress: truncated deflate data");
@@ -388,9 +390,11 @@ class EntryHasher {
   std::uint64_t data_at_ = 0;
   std::uint64_t data_end_ = 0;
   std::vector<unsigned char> header_;
-  std::unique_ptr<inflate_state> state_ = std::make_unique<inflate_state>();
-  std::array<std::uint8_t, kBlock> in_{};
-  std::array<std::uint8_t, kBlock> out_{};
+  // Not zeroed: isal_inflate_init sets what inflate reads, and the buffers are written before
+  // they are read (zeroing ~200 KiB per zip dominated small zips under the fuzzer).
+  std::unique_ptr<inflate_state> state_ = std::make_unique_for_overwrite<inflate_state>();
+  std::unique_ptr<std::uint8_t[]> in_ = std::make_unique_for_overwrite<std::uint8_t[]>(kBlock);
+  std::unique_ptr<std::uint8_t[]> out_ = std::make_unique_for_overwrite<std::uint8_t[]>(kBlock);
   std::uint32_t crc_ = 0;
   Sha256Stream sha_;
 };
@@ -412,16 +416,17 @@ std::optional<std::string> readDirectory(unzFile uf, std::vector<Entry>& entries
   unz_global_info64 global{};
   if (unzGetGlobalInfo64(uf, &global) != UNZ_OK) return std::string("no central directory");
   if (global.number_entry == 0) return std::nullopt;
-  std::vector<char> name(std::size_t{1} << 16U);
+  constexpr std::size_t kNameMax = std::size_t{1} << 16U;
+  const auto name = std::make_unique_for_overwrite<char[]>(kNameMax);
   int rc = unzGoToFirstFile(uf);
   while (rc == UNZ_OK) {
     unz_file_info64 info{};
-    if (unzGetCurrentFileInfo64(uf, &info, name.data(), name.size(), nullptr, 0, nullptr, 0) !=
+    if (unzGetCurrentFileInfo64(uf, &info, name.get(), kNameMax, nullptr, 0, nullptr, 0) !=
         UNZ_OK) {
       return std::string("bad central directory record");
     }
     Entry entry;
-    entry.name.assign(name.data(), std::min<std::size_t>(info.size_filename, name.size()));
+    entry.name.assign(name.get(), std::min<std::size_t>(info.size_filename, kNameMax));
     entry.size = info.uncompressed_size;
     entry.comp_size = info.compressed_size;
     entry.crc = static_cast<std::uint32_t>(info.crc);
