@@ -8,7 +8,7 @@ packages=(
   libarchive-dev
   libgtest-dev libgmock-dev
   clang-format clang-tidy
-  libcrypt-dev
+  libcrypt-dev zlib1g-dev
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium fcgiwrap
   prometheus-blackbox-exporter iproute2
   golang-go golang-golang-x-mod-dev

@@ -195,6 +195,11 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+    // At least TLS 1.2, as the go command's client (crypto/tls: the client default MinVersion is
+    // TLS 1.2 since Go 1.18). Without it curl offers TLS 1.0 and a TLS 1.0-only server fails
+    // later and obscurely ("legacy sigalg disallowed": OpenSSL 3 refuses its MD5-SHA1 signature
+    // at security level 1 and up); now the handshake stops at the version.
+    curl_easy_setopt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, request_.follow_redirects ? 1L : 0L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, kMaxRedirects);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);

@@ -43,32 +43,6 @@ constexpr int64_t kGoodValidity = int64_t{90} * 24 * 3600;
   throw std::runtime_error(what + ": " + std::system_category().message(errno));
 }
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 void writeFile(const std::string& path, std::string_view content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
@@ -607,6 +581,7 @@ void NetFixture::startNginx() {
     std::string listen_options;
     std::string cert;
     const std::string* directives = nullptr;  // nullptr: the standard locations
+    std::string key;                          // empty: the http-level key_file_
   };
   const std::string pki = dir_ + "/pki/";
   std::vector<Server> servers = {
@@ -621,8 +596,11 @@ void NetFixture::startNginx() {
   for (std::size_t i = 0; i < extra_servers_.size(); ++i) {
     const ExtraNginxServer& extra = extra_servers_[i];
     const std::string options = !extra.tls ? "" : extra.http2 ? " ssl http2" : " ssl";
-    servers.push_back(
-        {&extra_ports_[i], options, extra.tls ? pki + "good.pem" : "", &extra.directives});
+    const std::string cert = !extra.tls                  ? ""
+                             : extra.certificate.empty() ? pki + "good.pem"
+                                                         : extra.certificate;
+    servers.push_back({&extra_ports_[i], options, cert, &extra.directives,
+                       extra.tls ? extra.certificate_key : ""});
   }
 
   std::vector<UniqueFd> sockets;
@@ -665,6 +643,7 @@ void NetFixture::startNginx() {
     conf += "  server {\n    listen 127.0.0.1:" + std::to_string(*server.port) +
             server.listen_options + ";\n    server_name _;\n";
     if (!server.cert.empty()) conf += "    ssl_certificate " + server.cert + ";\n";
+    if (!server.key.empty()) conf += "    ssl_certificate_key " + server.key + ";\n";
     conf += (server.directives != nullptr ? *server.directives + "\n" : locations) + "  }\n";
   }
   conf += "}\n";

@@ -57,6 +57,7 @@
 // tiny race is lost dnsmasq exits with EADDRINUSE and start() retries with a new port.
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -66,6 +67,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace gomodprobe::testing {
@@ -81,6 +83,33 @@ struct CommandResult {
   std::string output;  // stdout, plus stderr when asked
 };
 CommandResult runCommand(const std::string& command, bool with_stderr = true);
+
+// Owns a file descriptor (closed on destruction; movable, not copyable).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  [[nodiscard]] int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 // Result of a raw UDP DNS query (see NetFixture::queryDns).
 struct DnsReply {
@@ -158,6 +187,10 @@ class NetFixture {
     bool tls = true;    // the good certificate (SANs as on h2Port()) and keyFile()
     bool http2 = true;  // ALPN h2,http/1.1; only with tls
     std::string directives;
+    // With tls: PEM files served instead of the good certificate and keyFile() (e.g. a chain
+    // made by the caller before start()); empty = the defaults.
+    std::string certificate;
+    std::string certificate_key;
   };
   // Before start(): registers a server block; returns its index for extraNginxPort().
   std::size_t addNginxServer(ExtraNginxServer server);

@@ -26,6 +26,8 @@
 //	    with the same seed keeps the key. Records are added in lookup order; -preload looks
 //	    the given modules up at start-up, in that order (restart with another order = fork).
 //	    Writes the verifier key to -key-out, then prints "listening on 127.0.0.1:PORT".
+//	    A tile that needs hashes beyond the current tree is 404, as on sum.golang.org (the
+//	    x/mod test server would panic and drop the connection).
 //
 //	gomodfixture key -name NAME [-seed N]
 //	    Prints the verifier key that "sumdb -seed N" would use.
@@ -57,6 +59,7 @@ import (
 	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/dirhash"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/mod/zip"
 )
 
@@ -525,6 +528,22 @@ func readGosum(file string) (map[string][]byte, error) {
 	return records, nil
 }
 
+// boundedOps serves a tile that reaches past the tree as "does not exist" (404): TestServer's
+// hash storage is a slice indexed without a bounds check, so such a read panics, and the panic is
+// exactly the "beyond the tree" case (the mutex is released by TestServer's own defer).
+type boundedOps struct {
+	*sumdb.TestServer
+}
+
+func (o boundedOps) ReadTileData(ctx context.Context, t tlog.Tile) (data []byte, err error) {
+	defer func() {
+		if recover() != nil {
+			data, err = nil, &fs.PathError{Op: "read", Path: t.Path(), Err: fs.ErrNotExist}
+		}
+	}()
+	return o.TestServer.ReadTileData(ctx, t)
+}
+
 type loggingResponseWriter struct {
 	http.ResponseWriter
 	status int
@@ -587,7 +606,7 @@ func sumdbCmd(args []string) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	server := sumdb.NewServer(ops)
+	server := sumdb.NewServer(boundedOps{ops})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lw := &loggingResponseWriter{ResponseWriter: w, status: http.StatusOK}
 		server.ServeHTTP(lw, r)
