@@ -1,6 +1,8 @@
 #include "agent/agent.h"
 
 #include <condition_variable>
+#include <future>
+#include <memory>
 
 #include "agent/logging.h"
 
@@ -32,7 +34,17 @@ void Agent::start(const Config& config) {
 }
 
 void Agent::applyConfig(const Config& config) {
-  loop_.post([this, config] { install(config); });
+  if (!thread_.joinable()) {  // start(): the loop installs it first thing
+    loop_.post([this, config] { install(config); });
+    return;
+  }
+  auto installed = std::make_shared<std::promise<void>>();
+  std::future<void> done = installed->get_future();
+  loop_.post([this, config, installed] {
+    install(config);
+    installed->set_value();
+  });
+  done.wait();
 }
 
 void Agent::stop() {
