@@ -1,6 +1,8 @@
 #include "agent/agent.h"
 
 #include <condition_variable>
+#include <future>
+#include <memory>
 
 #include "agent/logging.h"
 
@@ -32,7 +34,17 @@ void Agent::start(const Config& config) {
 }
 
 void Agent::applyConfig(const Config& config) {
-  loop_.post([this, config] { install(config); });
+  if (!thread_.joinable()) {  // start(): the loop installs it first thing
+    loop_.post([this, config] { install(config); });
+    return;
+  }
+  auto installed = std::make_shared<std::promise<void>>();
+  std::future<void> done = installed->get_future();
+  loop_.post([this, config, installed] {
+    install(config);
+    installed->set_value();
+  });
+  done.wait();
 }
 
 void Agent::stop() {
@@ -93,18 +105,20 @@ void Agent::tick() {
 void Agent::startRun(const scheduler::StartOrder& order) {
   auto it = targets_.find(order.target);
   if (it == targets_.end()) {
-    scheduler_.finished(order.target);
+    scheduler_.finished(order.target, order.run);
     return;
   }
   collector_.observeSchedulerLag(order.lag_seconds);
   auto probe = factory_(it->second, loop_);
-  probe->run([this, name = order.target](ProbeResult result) {
+  probe->run([this, name = order.target, run = order.run](ProbeResult result) {
+    // A run of a target removed by a reload (maybe added again since, with other settings) is
+    // not recorded: its result would land in its namesake's series.
+    if (!scheduler_.finished(name, run)) return;
     collector_.record(result);
     if (!result.success) {
       logging::get("probe")->debug("target={} reason={} detail=\"{}\"", result.target,
                                    toLabel(result.reason), result.detail);
     }
-    scheduler_.finished(name);
     collector_.setInFlight(scheduler_.inFlight());
     // A slot may have freed up for a waiting target: look again (on the loop, not re-entrantly).
     loop_.post([this] { tick(); });

@@ -52,7 +52,9 @@ class Agent {
   /// Starts the loop thread with `config`.
   void start(const Config& config);
   /// Replaces the running configuration (reload). Targets that keep their name keep their schedule
-  /// phase and counters; runs in flight finish on the old settings.
+  /// phase and counters; runs in flight finish on the old settings. Once the loop runs, returns
+  /// after the loop has installed `config` (a reload answered 200 means the new targets are the
+  /// ones scheduled and exported); never call it from the loop thread.
   void applyConfig(const Config& config);
   /// Stops the loop (runs in flight are abandoned) and joins its thread.
   void stop();

@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "config/secret_file.h"
+#include "sumdb/encoding.h"
+#include "sumdb/note.h"
 
 namespace gomodprobe::config {
 namespace {
@@ -1071,11 +1073,42 @@ class Parser {
     return second + 1 < text.size();
   }
 
+  // What is wrong with a verifier key, checked as x/mod sumdb/note.NewVerifier checks it (the
+  // probes would otherwise fail every run with "sumdb key: ..."), or nullopt when it is usable.
+  // The correct hash is never suggested: a hash mismatch usually means a mistyped key.
+  [[nodiscard]] static std::optional<std::string> verifierKeyProblem(std::string_view text) {
+    if (!looksLikeVerifierKey(text)) {
+      return R"(expected "name+hash+base64key", hash 8 hex digits)";
+    }
+    const sumdb::VerifierParseResult parsed = sumdb::Verifier::parse(text);
+    if (parsed.ok()) return std::nullopt;
+    const std::size_t first = text.find('+');
+    const std::size_t second = text.find('+', first + 1);
+    const std::string_view name = text.substr(0, first);
+    const std::string_view hash = text.substr(first + 1, second - first - 1);
+    const auto key = sumdb::base64Decode(text.substr(second + 1));
+    if (!std::all_of(hash.begin(), hash.end(), [](char c) {
+          return isAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        })) {
+      return "the hash " + inQuotes(hash) + " is not 8 hex digits";
+    }
+    if (!sumdb::isValidSignerName(name)) return "invalid server name " + inQuotes(name);
+    if (!key || key->empty()) return "the key is not valid base64";
+    if (parsed.error == "invalid verifier hash") {
+      return "the hash " + std::string(hash) +
+             " does not match the name and key (mistyped or truncated key?)";
+    }
+    if (static_cast<std::uint8_t>(key->front()) != sumdb::kAlgEd25519) {
+      return "unknown key algorithm " + std::to_string(static_cast<unsigned char>(key->front())) +
+             " (only 1, Ed25519)";
+    }
+    return "an Ed25519 key is 32 bytes, this one has " + std::to_string(key->size() - 1);
+  }
+
   [[nodiscard]] std::string verifierKey(const Entry& entry) const {
     std::string text = scalar(entry);
-    if (!looksLikeVerifierKey(text)) {
-      failAtValue(entry, "invalid verifier key " + inQuotes(text) +
-                             R"( (expected "name+hash+base64key", hash 8 hex digits))");
+    if (const auto problem = verifierKeyProblem(text)) {
+      failAtValue(entry, "invalid verifier key " + inQuotes(text) + ": " + *problem);
     }
     return text;
   }
@@ -1098,7 +1131,11 @@ class Parser {
           "invalid sumdb " + inQuotes(text) +
               R"( (expected a GOSUMDB value: "name", "name+hash+key" or "name+hash+key URL"))");
     }
-    if (name.find('+') == std::string::npos && name != "sum.golang.org") {
+    if (name.find('+') != std::string::npos) {
+      if (const auto problem = verifierKeyProblem(name)) {
+        failAtValue(entry, "invalid verifier key " + inQuotes(name) + " in sumdb: " + *problem);
+      }
+    } else if (name != "sum.golang.org") {
       failAtValue(entry, "sumdb " + inQuotes(name) +
                              " needs its verifier key (\"name+hash+key\"): only sum.golang.org's "
                              "is built in");

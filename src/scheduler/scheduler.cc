@@ -42,6 +42,7 @@ void Scheduler::setTargets(const std::vector<ScheduledTarget>& targets) {
     entry.interval = target.interval;
     // A target that keeps its name keeps running state even if its interval changed.
     entry.running = old != entries_.end() && old->second.running;
+    entry.run = entry.running ? old->second.run : 0;
     entry.next = slotAfter(target.name, target.interval, now, /*inclusive=*/entries_.empty());
     next.emplace(target.name, entry);
   }
@@ -77,10 +78,11 @@ std::vector<StartOrder> Scheduler::takeDue() {
     if (in_flight_ >= max_concurrent_) break;  // the rest wait for a free slot
     Entry& entry = entries_[name];
     entry.running = true;
+    entry.run = ++last_run_;
     ++in_flight_;
     while (entry.next <= now) entry.next += entry.interval;
     orders.push_back(
-        StartOrder{name, planned, std::chrono::duration<double>(now - planned).count()});
+        StartOrder{name, planned, std::chrono::duration<double>(now - planned).count(), entry.run});
   }
   return orders;
 }
@@ -88,8 +90,15 @@ std::vector<StartOrder> Scheduler::takeDue() {
 void Scheduler::finished(const std::string& target) {
   auto it = entries_.find(target);
   if (it == entries_.end() || !it->second.running) return;
+  finished(target, it->second.run);
+}
+
+bool Scheduler::finished(const std::string& target, std::uint64_t run) {
+  auto it = entries_.find(target);
+  if (it == entries_.end() || !it->second.running || it->second.run != run) return false;
   it->second.running = false;
   --in_flight_;
+  return true;
 }
 
 std::optional<SteadyTime> Scheduler::nextWakeup() const {

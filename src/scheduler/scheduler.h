@@ -22,8 +22,9 @@ struct ScheduledTarget {
 /// A run the caller must start now.
 struct StartOrder {
   std::string target;
-  SteadyTime planned;  ///< the slot this run belongs to
-  double lag_seconds;  ///< actual start − planned start (the scheduler_lag histogram)
+  SteadyTime planned;     ///< the slot this run belongs to
+  double lag_seconds;     ///< actual start − planned start (the scheduler_lag histogram)
+  std::uint64_t run = 0;  ///< unique per started run: pass it to finished()
 };
 
 /// When each target runs. Each target fires every `interval` at a fixed phase: slot k is
@@ -46,6 +47,10 @@ class Scheduler {
   [[nodiscard]] std::vector<StartOrder> takeDue();
   /// A run of `target` ended; it may run again at its next slot.
   void finished(const std::string& target);
+  /// The run `run` (StartOrder::run) of `target` ended; returns whether it was the target's
+  /// current run. A run of a target that a reload removed (and maybe added again since) is not:
+  /// it neither ends the run of its namesake nor frees a concurrency slot twice.
+  bool finished(const std::string& target, std::uint64_t run);
 
   /// When takeDue() next has something to return; nullopt when nothing can start before a run
   /// finishes (no targets, or every slot taken).
@@ -63,6 +68,7 @@ class Scheduler {
     std::chrono::milliseconds interval{};
     SteadyTime next;
     bool running = false;
+    std::uint64_t run = 0;  ///< the run in flight, when running
   };
   /// The first slot of `name` strictly after `after` (or at it when `inclusive`).
   [[nodiscard]] SteadyTime slotAfter(std::string_view name, std::chrono::milliseconds interval,
@@ -73,6 +79,7 @@ class Scheduler {
   int max_concurrent_;
   int in_flight_ = 0;
   std::uint64_t skipped_ = 0;
+  std::uint64_t last_run_ = 0;
   std::map<std::string, Entry> entries_;
 };
 

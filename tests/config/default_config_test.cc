@@ -207,15 +207,16 @@ TEST(DefaultConfigTest, GoSumDbForms) {
   } kCases[] = {
       {"sum.golang.org", "sumdb-sum-golang-org", "https://sum.golang.org"},
       {"sum.golang.google.cn", "sumdb-sum-golang-google-cn", "https://sum.golang.google.cn"},
-      {"sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ayvh1uyQvoKrcbw4",
+      {"sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8",
        "sumdb-sum-golang-org", "https://sum.golang.org"},
       {"sum.golang.org https://sum.example.com/sumdb/", "sumdb-sum-example-com",
        "https://sum.example.com/sumdb"},
-      {"sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ayvh1uyQvoKrcbw4 "
+      {"sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8 "
        "http://sum.internal:8080",
        "sumdb-sum-internal", "http://sum.internal:8080"},
-      {"sum.example.org+00000000+AAAA proxy.example/sumdb/sum.example.org", "sumdb-proxy-example",
-       "https://proxy.example/sumdb/sum.example.org"},
+      {"sum.example.org+a765d4f1+ASAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/ "
+       "proxy.example/sumdb/sum.example.org",
+       "sumdb-proxy-example", "https://proxy.example/sumdb/sum.example.org"},
   };
   for (const auto& c : kCases) {
     const Config config =
@@ -230,7 +231,7 @@ TEST(DefaultConfigTest, GoSumDbForms) {
 }
 
 TEST(DefaultConfigTest, VerifierKeyComesFromGoSumDb) {
-  const std::string key = "sum.example.org+00000000+AAAA";
+  const std::string key = "sum.example.org+a765d4f1+ASAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/";
   const Config custom = defaultConfig(fakeEnv({{"GOPROXY", "off"}, {"GOSUMDB", key}}));
   ASSERT_EQ(custom.targets.size(), 1U);
   EXPECT_EQ(custom.targets[0].key, key);
@@ -251,6 +252,8 @@ TEST(DefaultConfigTest, SumDbNameDoesNotCollideWithProxyNames) {
 TEST(DefaultConfigTest, MalformedGoSumDbIsAConfigError) {
   for (std::string_view gosumdb :
        {"a b c", "   ", "+hash+key", "sum.golang.org ftp://sum.golang.org",
+        // A mistyped key: its hash no longer matches (note.NewVerifier, so cmd/go, refuses it).
+        "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn9",
         // cmd/go knows only sum.golang.org's key by name; another bare name is malformed.
         "sum.example.org"}) {
     try {

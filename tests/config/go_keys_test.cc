@@ -46,12 +46,13 @@ TEST(GoConfigKeysTest, SumdbTargetGetsTheSumGolangOrgKeyByDefault) {
   - name: mine
     kind: sumdb
     url: https://sumdb.corp.test
-    key: "corp.test+1234abcd+AbCd+ef/Gh="
+    key: "corp.test+b76173b5+AQABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
 )",
                                     "t.yml");
   EXPECT_EQ(config.targets[0].key, kSumGolangOrgKey);
   EXPECT_EQ(config.targets[0].path, "/latest");
-  EXPECT_EQ(config.targets[1].key, "corp.test+1234abcd+AbCd+ef/Gh=");
+  EXPECT_EQ(config.targets[1].key,
+            "corp.test+b76173b5+AQABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f");
 }
 
 TEST(GoConfigKeysTest, ChainNeedsGoproxyNotUrl) {

@@ -129,5 +129,34 @@ TEST(SchedulerTest, ReloadKeepsPhaseAndRunningStateOfKeptTargets) {
   EXPECT_EQ(scheduler.inFlight(), 1) << "only 'new' may be running now";
 }
 
+TEST(SchedulerTest, RunOfARemovedTargetDoesNotEndTheRunOfItsReaddedNamesake) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 10);
+  const milliseconds interval = seconds(10);
+  scheduler.setTargets({{"a", interval}});
+  clock.advance(interval);
+  const auto old_run = scheduler.takeDue();
+  ASSERT_EQ(old_run.size(), 1U);
+
+  // Two reloads while that run hangs: "a" removed, then back.
+  scheduler.setTargets({});
+  scheduler.setTargets({{"a", interval}});
+  clock.advance(interval);
+  const auto new_run = scheduler.takeDue();
+  ASSERT_EQ(new_run.size(), 1U);
+  EXPECT_NE(new_run[0].run, old_run[0].run);
+  EXPECT_EQ(scheduler.inFlight(), 1);
+
+  // The old run ends: it belongs to the removed target, not to the new run.
+  scheduler.finished("a", old_run[0].run);
+  EXPECT_EQ(scheduler.inFlight(), 1) << "the new run is still going";
+  clock.advance(interval);
+  EXPECT_TRUE(scheduler.takeDue().empty()) << "never two runs of one target at once";
+  scheduler.finished("a", new_run[0].run);
+  EXPECT_EQ(scheduler.inFlight(), 0);
+  clock.advance(interval);
+  EXPECT_EQ(scheduler.takeDue().size(), 1U);
+}
+
 }  // namespace
 }  // namespace gomodprobe::scheduler
