@@ -7,6 +7,7 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libarchive-dev
   libgtest-dev libgmock-dev
   clang-format clang-tidy
+  clang llvm
   libcrypt-dev
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium fcgiwrap
   prometheus-blackbox-exporter iproute2
