@@ -19,6 +19,10 @@ name=$1
 seconds=${2:-600}
 work=build-fuzz/tests/fuzz/work/$name
 mkdir -p "$work"
+dict=()
+if [[ -f tests/fuzz/dict/$name.dict ]]; then
+  dict=(-dict="tests/fuzz/dict/$name.dict")
+fi
 exec build-fuzz/tests/fuzz/fuzz_"$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 -artifact_prefix=build-fuzz/tests/fuzz/artifacts/"$name"- \
+  -print_final_stats=1 -artifact_prefix=build-fuzz/tests/fuzz/artifacts/"$name"- "${dict[@]}" \
   "$work" tests/fuzz/corpus/"$name"

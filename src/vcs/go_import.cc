@@ -401,8 +401,9 @@ class Decoder {
     for (;;) {
       unsigned char b = 0;
       if (!getc(b)) {
+        // A quoted value cut short by EOF is checked like any text first; the caller's next
+        // mustgetc then reports "unexpected EOF", as in Go.
         if (cdata) return syntax("unexpected EOF in CDATA section");
-        if (quote >= 0) return syntax("unexpected EOF");
         break;
       }
       if (b0 == ']' && b1 == ']' && b == '>') {

@@ -130,6 +130,17 @@ TEST(GoImportTest, SyntaxErrorBeforeAnyTagIsAnError) {
   EXPECT_THAT(charset.error, HasSubstr("ISO-8859-1"));
 }
 
+// encoding/xml checks a quoted attribute value cut short by EOF like any text (UTF-8, character
+// range) before the caller reports the EOF. Found by comparing with Go 1.19 over the fuzz corpus.
+TEST(GoImportTest, QuotedValueCutShortIsCheckedBeforeTheEof) {
+  EXPECT_EQ(parseMetaGoImports("<meta name=\"caf\xe9", ModuleMode::PreferMod).error,
+            "XML syntax error on line 1: invalid UTF-8");
+  EXPECT_EQ(parseMetaGoImports("<meta\nname=\"a&#0;b", ModuleMode::PreferMod).error,
+            "XML syntax error on line 2: illegal character code U+0000");
+  EXPECT_EQ(parseMetaGoImports("<meta name=\"go-imp", ModuleMode::PreferMod).error,
+            "XML syntax error on line 1: unexpected EOF");
+}
+
 TEST(GoImportTest, SyntaxErrorAfterATagKeepsTheTags) {
   const auto got = parseMetaGoImports(
       R"(<meta name="go-import" content="a.example/x git https://a.example/x"><title>a < b)",
