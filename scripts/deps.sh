@@ -8,7 +8,7 @@ packages=(
   libarchive-dev
   libgtest-dev libgmock-dev
   clang-format clang-tidy
-  clang llvm
+  clang llvm libclang-rt-14-dev
   libcrypt-dev zlib1g-dev
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium fcgiwrap
   prometheus-blackbox-exporter iproute2
