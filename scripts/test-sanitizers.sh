@@ -22,7 +22,7 @@ CXX=${GOMODPROBE_ASAN_CXX:-clang++} cmake -S . -B "$build_dir" -G Ninja -DCMAKE_
   -DGOMODPROBE_TEST_UNITY_BUILD=ON -DGOMODPROBE_TEST_PCH=ON -DGOMODPROBE_TEST_COMPILE_OPTIONS=-O0 \
   "$@" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target gomodprobe gomodprobe_unit_tests \
-  gomodprobe_integration_tests
+  gomodprobe_integration_tests gomodprobe_fuzz_replays
 built=$(date +%s)
 # LeakSanitizer needs ptrace (it stops the threads to scan their stacks); without it every
 # instrumented process fails at exit, so detect_leaks=1 also proves leak checking ran.
