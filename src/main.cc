@@ -161,7 +161,8 @@ void tuneProcess() {
     files.rlim_cur = files.rlim_max;
     (void)setrlimit(RLIMIT_NOFILE, &files);
   }
-  (void)mallopt(M_ARENA_MAX, 2);
+  // Before any other thread starts (runDaemon calls it first).
+  (void)mallopt(M_ARENA_MAX, 2);  // NOLINT(concurrency-mt-unsafe)
 }
 
 int runDaemon(const std::string& config_file, const std::string& listen,

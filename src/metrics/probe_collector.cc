@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <limits>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "net/http_fetch.h"
@@ -373,24 +374,34 @@ void ProbeCollector::setConfigReload(bool ok, double timestamp) {
 }
 
 std::vector<MetricFamily> ProbeCollector::Collect() const {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   FamilySink sink;
-  emit(sink);
+  emit(sink, lock);
   return sink.take();
 }
 
 std::string ProbeCollector::renderText() const {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   std::string out;
   out.reserve(last_text_size_ + last_text_size_ / 8);
   TextSink sink(out);
-  emit(sink);
+  emit(sink, lock);
   last_text_size_ = out.size();
   return out;
 }
 
-void ProbeCollector::emit(MetricSink& sink) const {
+void ProbeCollector::emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) const {
   const bool per_target = scope_ == HistogramScope::PerTarget;
+  // Between families the mutex is let go for a moment: rendering thousands of targets takes tens
+  // of milliseconds, and the loop thread must not wait that long to record a result. A scrape is
+  // then consistent per family, not across families (as with client_golang's collectors).
+  const auto family = [&sink, &lock](std::string_view name, std::string_view help,
+                                     MetricType type) {
+    lock.unlock();
+    std::this_thread::yield();
+    lock.lock();
+    sink.family(name, help, type);
+  };
   // Runs `fn(name, state, kind)` for every target; `with_last`: only targets with a finished run.
   const auto each = [this](auto&& fn) {
     for (const auto& [name, state] : targets_)
@@ -402,29 +413,29 @@ void ProbeCollector::emit(MetricSink& sink) const {
     }
   };
 
-  sink.family("gomodprobe_probe_success",
-              "1 if the last run of the target succeeded (every requested HTTP version), else 0.",
-              MetricType::Gauge);
+  family("gomodprobe_probe_success",
+         "1 if the last run of the target succeeded (every requested HTTP version), else 0.",
+         MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
     sink.value({{"target", name}, {"kind", toString(state.kind)}}, last.success ? 1 : 0);
   });
-  sink.family("gomodprobe_probes_total", "Runs of the target.", MetricType::Counter);
+  family("gomodprobe_probes_total", "Runs of the target.", MetricType::Counter);
   each([&](const std::string& name, const TargetState& state, std::string_view kind) {
     sink.value({{"target", name}, {"kind", kind}}, static_cast<double>(state.probes));
   });
-  sink.family("gomodprobe_probe_failures_total", "Failed runs of the target by failure reason.",
-              MetricType::Counter);
+  family("gomodprobe_probe_failures_total", "Failed runs of the target by failure reason.",
+         MetricType::Counter);
   each([&](const std::string& name, const TargetState& state, std::string_view kind) {
     for (const auto& [reason, count] : state.failures) {
       sink.value({{"target", name}, {"kind", kind}, {"reason", toLabel(reason)}},
                  static_cast<double>(count));
     }
   });
-  sink.family("gomodprobe_probe_duration_seconds",
-              per_target ? "Duration of whole runs (DNS and every HTTP attempt)."
-                         : "Duration of whole runs (DNS and every HTTP attempt), all targets of "
-                           "the kind together (histograms: per_kind).",
-              MetricType::Histogram);
+  family("gomodprobe_probe_duration_seconds",
+         per_target ? "Duration of whole runs (DNS and every HTTP attempt)."
+                    : "Duration of whole runs (DNS and every HTTP attempt), all targets of "
+                      "the kind together (histograms: per_kind).",
+         MetricType::Histogram);
   if (per_target) {
     each([&](const std::string& name, const TargetState& state, std::string_view kind) {
       sink.histogram({{"target", name}, {"kind", kind}}, state.duration);
@@ -433,12 +444,11 @@ void ProbeCollector::emit(MetricSink& sink) const {
     for (const auto& [kind, data] : kind_duration_)
       sink.histogram({{"kind", toString(kind)}}, data);
   }
-  sink.family("gomodprobe_phase_duration_seconds",
-              per_target
-                  ? "Duration of each phase of the HTTP attempts, per requested version."
-                  : "Duration of each phase of the HTTP attempts, per requested version, all "
-                    "targets of the kind together (histograms: per_kind).",
-              MetricType::Histogram);
+  family("gomodprobe_phase_duration_seconds",
+         per_target ? "Duration of each phase of the HTTP attempts, per requested version."
+                    : "Duration of each phase of the HTTP attempts, per requested version, all "
+                      "targets of the kind together (histograms: per_kind).",
+         MetricType::Histogram);
   if (per_target) {
     each([&](const std::string& name, const TargetState& state, std::string_view /*kind*/) {
       for (const auto& [key, data] : state.phases) {
@@ -456,9 +466,9 @@ void ProbeCollector::emit(MetricSink& sink) const {
                      data);
     }
   }
-  sink.family("gomodprobe_probe_last_duration_seconds",
-              "Duration of the target's last finished run (DNS and every HTTP attempt).",
-              MetricType::Gauge);
+  family("gomodprobe_probe_last_duration_seconds",
+         "Duration of the target's last finished run (DNS and every HTTP attempt).",
+         MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
     sink.value({{"target", name}, {"kind", toString(state.kind)}}, last.duration_seconds);
   });
@@ -467,49 +477,48 @@ void ProbeCollector::emit(MetricSink& sink) const {
       for (const auto& attempt : last.http) fn(name, attempt);
     });
   };
-  sink.family("gomodprobe_http_success",
-              "1 if the last attempt with this requested HTTP version got a 2xx.",
-              MetricType::Gauge);
+  family("gomodprobe_http_success",
+         "1 if the last attempt with this requested HTTP version got a 2xx.", MetricType::Gauge);
   each_attempt([&](const std::string& name, const HttpAttempt& attempt) {
     sink.value({{"target", name}, {"http_version", toString(attempt.requested)}},
                attempt.success ? 1 : 0);
   });
-  sink.family("gomodprobe_http_status_code",
-              "HTTP status code of the last attempt (0: no response).", MetricType::Gauge);
+  family("gomodprobe_http_status_code", "HTTP status code of the last attempt (0: no response).",
+         MetricType::Gauge);
   each_attempt([&](const std::string& name, const HttpAttempt& attempt) {
     sink.value({{"target", name}, {"http_version", toString(attempt.requested)}},
                static_cast<double>(attempt.status_code));
   });
-  sink.family("gomodprobe_http_negotiated_version",
-              "HTTP version the server spoke when this version was requested (1.1 or 2; 0: no "
-              "response).",
-              MetricType::Gauge);
+  family("gomodprobe_http_negotiated_version",
+         "HTTP version the server spoke when this version was requested (1.1 or 2; 0: no "
+         "response).",
+         MetricType::Gauge);
   each_attempt([&](const std::string& name, const HttpAttempt& attempt) {
     sink.value({{"target", name}, {"http_version", toString(attempt.requested)}},
                attempt.negotiated_version);
   });
-  sink.family("gomodprobe_tls_cert_not_after_timestamp_seconds",
-              "Earliest notAfter of the certificate chain last presented, Unix seconds.",
-              MetricType::Gauge);
+  family("gomodprobe_tls_cert_not_after_timestamp_seconds",
+         "Earliest notAfter of the certificate chain last presented, Unix seconds.",
+         MetricType::Gauge);
   each([&](const std::string& name, const TargetState& state, std::string_view /*kind*/) {
     if (state.tls && state.tls->not_after) sink.value({{"target", name}}, *state.tls->not_after);
   });
-  sink.family("gomodprobe_tls_info", "TLS version and cipher last negotiated.", MetricType::Gauge);
+  family("gomodprobe_tls_info", "TLS version and cipher last negotiated.", MetricType::Gauge);
   each([&](const std::string& name, const TargetState& state, std::string_view /*kind*/) {
     if (state.tls) {
       sink.value({{"target", name}, {"version", state.tls->version}, {"cipher", state.tls->cipher}},
                  1);
     }
   });
-  sink.family("gomodprobe_dns_lookup_duration_seconds",
-              "Duration of the last lookup of the target's host per resolver.", MetricType::Gauge);
+  family("gomodprobe_dns_lookup_duration_seconds",
+         "Duration of the last lookup of the target's host per resolver.", MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
     for (const auto& lookup : last.dns) {
       sink.value({{"target", name}, {"resolver", lookup.resolver}}, lookup.duration_seconds);
     }
   });
-  sink.family("gomodprobe_dns_answers", "Addresses in the last answer per resolver and family.",
-              MetricType::Gauge);
+  family("gomodprobe_dns_answers", "Addresses in the last answer per resolver and family.",
+         MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
     for (const auto& lookup : last.dns) {
       sink.value({{"target", name}, {"resolver", lookup.resolver}, {"family", "ipv4"}},
@@ -518,10 +527,10 @@ void ProbeCollector::emit(MetricSink& sink) const {
                  static_cast<double>(lookup.ipv6.size()));
     }
   });
-  sink.family("gomodprobe_dns_resolvers_agree",
-              "1 if every resolver returned the same answers for the name in the last run (name: "
-              "the URL's host, or each name of a dns target).",
-              MetricType::Gauge);
+  family("gomodprobe_dns_resolvers_agree",
+         "1 if every resolver returned the same answers for the name in the last run (name: "
+         "the URL's host, or each name of a dns target).",
+         MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
     if (last.resolvers_agree) {
       sink.value({{"target", name}, {"name", state.host}}, *last.resolvers_agree ? 1 : 0);
@@ -540,50 +549,50 @@ void ProbeCollector::emit(MetricSink& sink) const {
         {{"target", name}, {"resolver", q.resolver}, {"name", q.name}, {"type", toString(q.type)}},
         value);
   };
-  sink.family("gomodprobe_dns_rcode",
-              "Response code of the last answer (dns targets; 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 "
-              "REFUSED; absent when no answer came).",
-              MetricType::Gauge);
+  family("gomodprobe_dns_rcode",
+         "Response code of the last answer (dns targets; 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 "
+         "REFUSED; absent when no answer came).",
+         MetricType::Gauge);
   each_query([&](const std::string& name, const DnsQuery& q) {
     if (q.rcode) query_value(name, q, *q.rcode);
   });
-  sink.family("gomodprobe_dns_ttl_seconds",
-              "Minimum TTL of the records of the type in the last answer (dns targets; absent when "
-              "there were none).",
-              MetricType::Gauge);
+  family("gomodprobe_dns_ttl_seconds",
+         "Minimum TTL of the records of the type in the last answer (dns targets; absent when "
+         "there were none).",
+         MetricType::Gauge);
   each_query([&](const std::string& name, const DnsQuery& q) {
     if (q.ttl_seconds) query_value(name, q, *q.ttl_seconds);
   });
-  sink.family("gomodprobe_dns_query_duration_seconds",
-              "Duration of the last query (dns targets; the timeout when none came).",
-              MetricType::Gauge);
+  family("gomodprobe_dns_query_duration_seconds",
+         "Duration of the last query (dns targets; the timeout when none came).",
+         MetricType::Gauge);
   each_query([&](const std::string& name, const DnsQuery& q) {
     query_value(name, q, q.duration_seconds);
   });
-  sink.family("gomodprobe_dns_query_answers",
-              "Records of the type in the last answer (dns targets).", MetricType::Gauge);
+  family("gomodprobe_dns_query_answers", "Records of the type in the last answer (dns targets).",
+         MetricType::Gauge);
   each_query([&](const std::string& name, const DnsQuery& q) {
     query_value(name, q, static_cast<double>(q.answers.size()));
   });
-  sink.family("gomodprobe_proxy_info",
-              "The HTTP(S) proxy the target's last run went through (always 1; no credentials). "
-              "dns=\"proxy\": the proxy resolved the target's name, so there is no resolve phase "
-              "nor DNS series.",
-              MetricType::Gauge);
+  family("gomodprobe_proxy_info",
+         "The HTTP(S) proxy the target's last run went through (always 1; no credentials). "
+         "dns=\"proxy\": the proxy resolved the target's name, so there is no resolve phase "
+         "nor DNS series.",
+         MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
     if (!last.proxy.empty()) {
       sink.value({{"target", name}, {"proxy", last.proxy}, {"dns", "proxy"}}, 1);
     }
   });
-  sink.family("gomodprobe_probe_last_run_timestamp_seconds",
-              "Start of the last finished run, Unix seconds.", MetricType::Gauge);
+  family("gomodprobe_probe_last_run_timestamp_seconds",
+         "Start of the last finished run, Unix seconds.", MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
     sink.value({{"target", name}}, last.started_at);
   });
-  sink.family("gomodprobe_module_fetch_duration_seconds",
-              "Duration of each step of module fetches (list, latest, info, mod, zip; zip includes "
-              "hashing).",
-              MetricType::Histogram);
+  family("gomodprobe_module_fetch_duration_seconds",
+         "Duration of each step of module fetches (list, latest, info, mod, zip; zip includes "
+         "hashing).",
+         MetricType::Histogram);
   each_last([&](const std::string& name, const TargetState& state, const ProbeResult& /*last*/) {
     for (const auto& [step, data] : state.module_steps) {
       sink.histogram({{"target", name}, {"step", toLabel(step)}}, data);
@@ -594,16 +603,16 @@ void ProbeCollector::emit(MetricSink& sink) const {
       for (const auto& module : last.modules) fn(name, state, module);
     });
   };
-  sink.family("gomodprobe_module_zip_size_bytes", "Size of the module zip last fetched.",
-              MetricType::Gauge);
+  family("gomodprobe_module_zip_size_bytes", "Size of the module zip last fetched.",
+         MetricType::Gauge);
   each_module([&](const std::string& name, const TargetState& state, const ModuleCheck& module) {
     if (state.kind == TargetKind::GoProxy && module.zip_bytes > 0) {
       sink.value({{"target", name}, {"module", module.module}},
                  static_cast<double>(module.zip_bytes));
     }
   });
-  sink.family("gomodprobe_module_hash_match",
-              "1 if the zip and go.mod h1 hashes matched go_sum / the sumdb.", MetricType::Gauge);
+  family("gomodprobe_module_hash_match",
+         "1 if the zip and go.mod h1 hashes matched go_sum / the sumdb.", MetricType::Gauge);
   each_module(
       [&](const std::string& name, const TargetState& /*state*/, const ModuleCheck& module) {
         if (module.hash_match) {
@@ -613,16 +622,16 @@ void ProbeCollector::emit(MetricSink& sink) const {
   const auto is_latest = [](const ModuleCheck& module) {
     return module.requested == "latest" && !module.version.empty();
   };
-  sink.family("gomodprobe_module_latest_timestamp_seconds",
-              "The .info Time of the version served as latest, Unix seconds.", MetricType::Gauge);
+  family("gomodprobe_module_latest_timestamp_seconds",
+         "The .info Time of the version served as latest, Unix seconds.", MetricType::Gauge);
   each_module(
       [&](const std::string& name, const TargetState& /*state*/, const ModuleCheck& module) {
         if (is_latest(module) && module.info_time) {
           sink.value({{"target", name}, {"module", module.module}}, *module.info_time);
         }
       });
-  sink.family("gomodprobe_module_latest_info", "The version served as latest (always 1).",
-              MetricType::Gauge);
+  family("gomodprobe_module_latest_info", "The version served as latest (always 1).",
+         MetricType::Gauge);
   each_module(
       [&](const std::string& name, const TargetState& /*state*/, const ModuleCheck& module) {
         if (is_latest(module)) {
@@ -634,31 +643,30 @@ void ProbeCollector::emit(MetricSink& sink) const {
       if (last.sumdb) fn(name, *last.sumdb);
     });
   };
-  sink.family("gomodprobe_sumdb_tree_size", "Size of the last verified signed tree head.",
-              MetricType::Gauge);
+  family("gomodprobe_sumdb_tree_size", "Size of the last verified signed tree head.",
+         MetricType::Gauge);
   each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
     sink.value({{"target", name}}, static_cast<double>(sumdb.tree_size));
   });
-  sink.family("gomodprobe_sumdb_signature_valid",
-              "1 if the signed tree head verified with the key.", MetricType::Gauge);
+  family("gomodprobe_sumdb_signature_valid", "1 if the signed tree head verified with the key.",
+         MetricType::Gauge);
   each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
     sink.value({{"target", name}}, sumdb.signature_valid ? 1 : 0);
   });
-  sink.family("gomodprobe_sumdb_inclusion_verified",
-              "1 if every looked-up record was proven included in the tree.", MetricType::Gauge);
+  family("gomodprobe_sumdb_inclusion_verified",
+         "1 if every looked-up record was proven included in the tree.", MetricType::Gauge);
   each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
     if (sumdb.inclusion_verified) sink.value({{"target", name}}, *sumdb.inclusion_verified ? 1 : 0);
   });
-  sink.family("gomodprobe_sumdb_consistency_verified",
-              "1 if the tree was proven to extend the largest tree seen before.",
-              MetricType::Gauge);
+  family("gomodprobe_sumdb_consistency_verified",
+         "1 if the tree was proven to extend the largest tree seen before.", MetricType::Gauge);
   each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
     if (sumdb.consistency_verified) {
       sink.value({{"target", name}}, *sumdb.consistency_verified ? 1 : 0);
     }
   });
-  sink.family("gomodprobe_chain_lint_problems",
-              "Lint findings about a chain's GOPROXY and privacy variables.", MetricType::Gauge);
+  family("gomodprobe_chain_lint_problems",
+         "Lint findings about a chain's GOPROXY and privacy variables.", MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
     if (state.kind != TargetKind::Chain) return;
     double errors = 0;
@@ -667,28 +675,27 @@ void ProbeCollector::emit(MetricSink& sink) const {
     sink.value({{"chain", name}, {"severity", "error"}}, errors);
     sink.value({{"chain", name}, {"severity", "warning"}}, warnings);
   });
-  sink.family("gomodprobe_goproxy_chain_entry",
-              "Index of the GOPROXY entry that serves the module (-1: none).", MetricType::Gauge);
+  family("gomodprobe_goproxy_chain_entry",
+         "Index of the GOPROXY entry that serves the module (-1: none).", MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
     if (state.kind != TargetKind::Chain) return;
     for (std::size_t i = 0; i < last.chain_entries.size() && i < last.modules.size(); ++i) {
       sink.value({{"chain", name}, {"module", last.modules[i].module}}, last.chain_entries[i]);
     }
   });
-  sink.family(
-      "gomodprobe_vcs_step_duration_seconds",
-      "Duration of each step of vcs runs (discovery: the go-import page; info_refs: the git "
-      "smart-HTTP advertisement; ssh_banner: TCP connect and SSH identification).",
-      MetricType::Histogram);
+  family("gomodprobe_vcs_step_duration_seconds",
+         "Duration of each step of vcs runs (discovery: the go-import page; info_refs: the git "
+         "smart-HTTP advertisement; ssh_banner: TCP connect and SSH identification).",
+         MetricType::Histogram);
   each_last([&](const std::string& name, const TargetState& state, const ProbeResult& /*last*/) {
     for (const auto& [step, data] : state.vcs_steps) {
       sink.histogram({{"target", name}, {"step", toLabel(step)}}, data);
     }
   });
-  sink.family("gomodprobe_vcs_info",
-              "The VCS and repository root found by go-import discovery in the last run (always 1; "
-              "absent when discovery failed).",
-              MetricType::Gauge);
+  family("gomodprobe_vcs_info",
+         "The VCS and repository root found by go-import discovery in the last run (always 1; "
+         "absent when discovery failed).",
+         MetricType::Gauge);
   each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
     if (last.vcs && !last.vcs->vcs.empty()) {
       sink.value({{"target", name}, {"vcs", last.vcs->vcs}, {"repo", last.vcs->repo}}, 1);
@@ -706,44 +713,43 @@ void ProbeCollector::emit(MetricSink& sink) const {
           ++served_by[key];
         }
       });
-  sink.family("gomodprobe_mirrors_agree",
-              "1 if every goproxy target that served this module version served the same zip and "
-              "go.mod h1 hashes.",
-              MetricType::Gauge);
+  family("gomodprobe_mirrors_agree",
+         "1 if every goproxy target that served this module version served the same zip and "
+         "go.mod h1 hashes.",
+         MetricType::Gauge);
   for (const auto& [key, hashes] : served) {
     if (served_by[key] < 2) continue;
     sink.value({{"module", key.first}, {"version", key.second}}, hashes.size() == 1 ? 1 : 0);
   }
 
-  sink.family("gomodprobe_build_info",
-              "Build and library versions of the running agent (always 1).", MetricType::Gauge);
+  family("gomodprobe_build_info", "Build and library versions of the running agent (always 1).",
+         MetricType::Gauge);
   sink.value({{"version", build_info_.version},
               {"revision", build_info_.revision},
               {"curl", build_info_.curl},
               {"cares", build_info_.cares},
               {"openssl", build_info_.openssl}},
              1);
-  sink.family("gomodprobe_probes_in_flight", "Runs in flight now.", MetricType::Gauge);
+  family("gomodprobe_probes_in_flight", "Runs in flight now.", MetricType::Gauge);
   sink.value({}, in_flight_);
-  sink.family("gomodprobe_scheduler_lag_seconds",
-              "Actual minus planned start of runs (waiting for a concurrency slot).",
-              MetricType::Histogram);
+  family("gomodprobe_scheduler_lag_seconds",
+         "Actual minus planned start of runs (waiting for a concurrency slot).",
+         MetricType::Histogram);
   sink.histogram({}, scheduler_lag_);
-  sink.family("gomodprobe_scheduler_skipped_runs_total",
-              "Slots skipped because the target's previous run was still going.",
-              MetricType::Counter);
+  family("gomodprobe_scheduler_skipped_runs_total",
+         "Slots skipped because the target's previous run was still going.", MetricType::Counter);
   sink.value({}, static_cast<double>(skipped_runs_));
-  sink.family("gomodprobe_config_last_reload_successful",
-              "1 if the last configuration (re)load succeeded.", MetricType::Gauge);
+  family("gomodprobe_config_last_reload_successful",
+         "1 if the last configuration (re)load succeeded.", MetricType::Gauge);
   sink.value({}, reload_ok_ ? 1 : 0);
-  sink.family("gomodprobe_config_last_reload_success_timestamp_seconds",
-              "Time of the last successful configuration load, Unix seconds.", MetricType::Gauge);
+  family("gomodprobe_config_last_reload_success_timestamp_seconds",
+         "Time of the last successful configuration load, Unix seconds.", MetricType::Gauge);
   sink.value({}, reload_timestamp_);
   if (go_env_lint_) {
-    sink.family("gomodprobe_go_env_lint_problems",
-                "Problems `gomodprobe lint-env` finds in the agent's own Go environment (GOPROXY, "
-                "GOSUMDB, GOPRIVATE, …), by severity.",
-                MetricType::Gauge);
+    family("gomodprobe_go_env_lint_problems",
+           "Problems `gomodprobe lint-env` finds in the agent's own Go environment (GOPROXY, "
+           "GOSUMDB, GOPRIVATE, …), by severity.",
+           MetricType::Gauge);
     sink.value({{"severity", "error"}}, static_cast<double>(go_env_lint_->first));
     sink.value({{"severity", "warning"}}, static_cast<double>(go_env_lint_->second));
   }

@@ -114,8 +114,9 @@ class ProbeCollector final : public prometheus::Collectable {
     std::string host;            // the URL's host: `name` of resolvers_agree for HTTP kinds
   };
 
-  /// Writes every family to `sink`, in a fixed order. Caller holds mutex_.
-  void emit(MetricSink& sink) const;
+  /// Writes every family to `sink`, in a fixed order. `lock` holds mutex_; it is released and
+  /// taken again between families.
+  void emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) const;
 
   BuildInfo build_info_;
   mutable std::mutex mutex_;
