@@ -21,4 +21,7 @@ if command -v prometheus-blackbox-exporter >/dev/null; then
 else
   echo "== compare_blackbox, timing_accuracy: skipped (prometheus-blackbox-exporter not installed)"
 fi
+# 10,000 loopback HTTPS targets at 60 s, then half of them black-holed (about 15 minutes).
+echo "== scale"
+python3 bench/scale.py || status=1
 exit "$status"

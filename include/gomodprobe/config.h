@@ -76,6 +76,18 @@ struct ResolverSpec {
   bool operator==(const ResolverSpec&) const = default;
 };
 
+/// What the run and phase duration histograms (gomodprobe_probe_duration_seconds,
+/// gomodprobe_phase_duration_seconds) are labelled by:
+/// - PerTarget ("per_target", the default): one histogram per target (label `target`), 16 series
+///   each, so ~80 series and ~9 KB of /metrics per HTTP target with one HTTP version: fine for
+///   tens to a few hundred targets;
+/// - PerKind ("per_kind"): one histogram per target kind (label `kind`, no `target`), for
+///   thousands of targets; per target there remain the gauges (success, last duration, status,
+///   TLS, …) and counters, about 1 KB per HTTP target. A target's phases stay visible on its
+///   /probe?target=… page. The module-fetch and vcs-step histograms stay per target either way
+///   (the latency SLO rules use them; those kinds come in small numbers).
+enum class HistogramScope { PerTarget, PerKind };
+
 struct GlobalConfig {
   std::chrono::milliseconds interval{30'000};
   std::chrono::milliseconds timeout{10'000};  ///< must be < interval
@@ -87,6 +99,8 @@ struct GlobalConfig {
   std::string proxy_url;
   /// Default of every target (see TargetConfig::proxy_from_environment).
   bool proxy_from_environment = false;
+  /// `histograms`: how the duration histograms are labelled (see HistogramScope).
+  HistogramScope histograms = HistogramScope::PerTarget;
 };
 
 /// A target with every global default already applied: the probe reads only this struct.
@@ -167,5 +181,7 @@ struct Config {
 [[nodiscard]] const char* toString(HttpVersion version);
 /// "A", "AAAA" or "CNAME": the `type` label value.
 [[nodiscard]] const char* toString(DnsRecordType type);
+/// "per_target" or "per_kind": the `histograms` config value.
+[[nodiscard]] const char* toString(HistogramScope scope);
 
 }  // namespace gomodprobe

@@ -77,6 +77,7 @@ void Agent::install(const Config& config) {
   for (const auto& target : config.targets) targets_.emplace(target.name, target);
   scheduler_.setMaxConcurrent(config.global.max_concurrent_probes);
   scheduler_.setTargets(scheduleOf(config));
+  collector_.setHistogramScope(config.global.histograms);
   collector_.setTargets(config.targets);
   collector_.setInFlight(scheduler_.inFlight());
   logging::get("agent")->info("config installed: {} targets from {}", config.targets.size(),

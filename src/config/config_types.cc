@@ -56,6 +56,16 @@ const char* toString(DnsRecordType type) {
   return "unknown";
 }
 
+const char* toString(HistogramScope scope) {
+  switch (scope) {
+    case HistogramScope::PerTarget:
+      return "per_target";
+    case HistogramScope::PerKind:
+      return "per_kind";
+  }
+  return "unknown";
+}
+
 std::string ResolverSpec::label() const {
   if (system) {
     return "system";

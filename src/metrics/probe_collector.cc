@@ -6,9 +6,13 @@
 #include <openssl/opensslv.h>
 
 #include <algorithm>
-#include <deque>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "net/http_fetch.h"
@@ -27,51 +31,210 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
 
-/// Builds the families in a fixed order, so the exposition is stable. A deque keeps references
-/// to earlier families valid while later ones are added.
-class FamilyBuilder {
+}  // namespace
+
+struct Label {
+  std::string_view name;
+  std::string_view value;
+};
+using Labels = std::initializer_list<Label>;
+
+/// Receives the families in order: family() announces one, its samples follow. A family without
+/// samples does not appear in the output.
+class MetricSink {
  public:
-  MetricFamily& family(std::string name, std::string help, MetricType type) {
-    families_.push_back(MetricFamily{std::move(name), std::move(help), type, {}});
-    return families_.back();
+  MetricSink() = default;
+  MetricSink(const MetricSink&) = delete;
+  MetricSink& operator=(const MetricSink&) = delete;
+  virtual ~MetricSink() = default;
+  virtual void family(std::string_view name, std::string_view help, MetricType type) = 0;
+  /// A gauge or counter sample (as the family's type says).
+  virtual void value(Labels labels, double value) = 0;
+  virtual void histogram(Labels labels, const HistogramData& data) = 0;
+};
+
+namespace {
+
+/// Builds prometheus::MetricFamily objects (Collect(): push mode, tests).
+class FamilySink final : public MetricSink {
+ public:
+  void family(std::string_view name, std::string_view help, MetricType type) override {
+    pending_ = MetricFamily{std::string(name), std::string(help), type, {}};
+    has_pending_ = true;
   }
-  /// The non-empty families, in creation order.
-  std::vector<MetricFamily> take() {
-    std::vector<MetricFamily> out;
-    for (auto& family : families_) {
-      if (!family.metric.empty()) out.push_back(std::move(family));
+  void value(Labels labels, double value) override {
+    ClientMetric& metric = add(labels);
+    if (current().type == MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
     }
-    return out;
   }
-  static void gauge(MetricFamily& family, Labels labels, double value) {
-    ClientMetric metric;
-    metric.label = std::move(labels);
-    metric.gauge.value = value;
-    family.metric.push_back(std::move(metric));
+  void histogram(Labels labels, const HistogramData& data) override {
+    add(labels).histogram = data.toClientMetric();
   }
-  static void counter(MetricFamily& family, Labels labels, double value) {
+  std::vector<MetricFamily> take() { return std::move(families_); }
+
+ private:
+  MetricFamily& current() { return families_.back(); }
+  ClientMetric& add(Labels labels) {
+    if (has_pending_) {
+      families_.push_back(std::move(pending_));
+      has_pending_ = false;
+    }
     ClientMetric metric;
-    metric.label = std::move(labels);
-    metric.counter.value = value;
-    family.metric.push_back(std::move(metric));
+    metric.label.reserve(labels.size());
+    for (const Label& label : labels) {
+      metric.label.push_back(
+          ClientMetric::Label{std::string(label.name), std::string(label.value)});
+    }
+    current().metric.push_back(std::move(metric));
+    return current().metric.back();
   }
-  static void histogram(MetricFamily& family, Labels labels, const HistogramData& data) {
-    ClientMetric metric;
-    metric.label = std::move(labels);
-    metric.histogram = data.toClientMetric();
-    family.metric.push_back(std::move(metric));
+
+  std::vector<MetricFamily> families_;
+  MetricFamily pending_;
+  bool has_pending_ = false;
+};
+
+/// Writes the text format 0.0.4 (prometheus.io/docs/instrumenting/exposition_formats) into a
+/// string: `# HELP`/`# TYPE` before a family's first sample; histograms as _bucket{le=…} lines
+/// (cumulative, ending with +Inf), then _sum and _count.
+class TextSink final : public MetricSink {
+ public:
+  explicit TextSink(std::string& out) : out_(out) {}
+  void family(std::string_view name, std::string_view help, MetricType type) override {
+    name_ = name;
+    help_ = help;
+    type_ = type;
+    header_written_ = false;
+  }
+  void value(Labels labels, double value) override {
+    header();
+    line(name_, "", labels, {});
+    appendDouble(value);
+    out_ += '\n';
+  }
+  void histogram(Labels labels, const HistogramData& data) override {
+    header();
+    std::uint64_t cumulative = 0;
+    const auto bounds = data.bounds();
+    const auto counts = data.counts();
+    std::array<char, 32> le{};
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      cumulative += counts[i];
+      std::string_view le_text = "+Inf";
+      if (i < bounds.size()) {
+        const auto [end, ec] = std::to_chars(le.data(), le.data() + le.size(), bounds[i]);
+        le_text = std::string_view(le.data(), static_cast<std::size_t>(end - le.data()));
+      }
+      line(name_, "_bucket", labels, le_text);
+      appendUnsigned(cumulative);
+      out_ += '\n';
+    }
+    line(name_, "_sum", labels, {});
+    appendDouble(data.sum());
+    out_ += '\n';
+    line(name_, "_count", labels, {});
+    appendUnsigned(data.count());
+    out_ += '\n';
   }
 
  private:
-  std::deque<MetricFamily> families_;
+  void header() {
+    if (header_written_) return;
+    header_written_ = true;
+    out_.append("# HELP ").append(name_).append(" ");
+    for (const char c : help_) {
+      if (c == '\\') {
+        out_ += "\\\\";
+      } else if (c == '\n') {
+        out_ += "\\n";
+      } else {
+        out_ += c;
+      }
+    }
+    out_.append("\n# TYPE ").append(name_).append(" ");
+    switch (type_) {
+      case MetricType::Counter:
+        out_ += "counter";
+        break;
+      case MetricType::Gauge:
+        out_ += "gauge";
+        break;
+      case MetricType::Histogram:
+        out_ += "histogram";
+        break;
+      case MetricType::Summary:
+        out_ += "summary";
+        break;
+      default:
+        out_ += "untyped";
+    }
+    out_ += '\n';
+  }
+  /// `name{labels[,le="…"]} ` (no braces without labels).
+  void line(std::string_view name, std::string_view suffix, Labels labels, std::string_view le) {
+    out_.append(name).append(suffix);
+    if (labels.size() != 0 || !le.empty()) {
+      out_ += '{';
+      bool first = true;
+      for (const Label& label : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        out_.append(label.name).append("=\"");
+        appendEscaped(label.value);
+        out_ += '"';
+      }
+      if (!le.empty()) {
+        if (!first) out_ += ',';
+        out_.append("le=\"").append(le).append("\"");
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+  }
+  void appendEscaped(std::string_view value) {
+    for (const char c : value) {
+      if (c == '\\' || c == '"') {
+        out_ += '\\';
+        out_ += c;
+      } else if (c == '\n') {
+        out_ += "\\n";
+      } else {
+        out_ += c;
+      }
+    }
+  }
+  void appendDouble(double value) {
+    if (std::isnan(value)) {
+      out_ += "NaN";
+    } else if (std::isinf(value)) {
+      out_ += value > 0 ? "+Inf" : "-Inf";
+    } else {
+      std::array<char, 32> buffer{};
+      const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+      out_.append(buffer.data(), end);
+    }
+  }
+  void appendUnsigned(std::uint64_t value) {
+    std::array<char, 24> buffer{};
+    const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+    out_.append(buffer.data(), end);
+  }
+
+  std::string& out_;
+  std::string_view name_;
+  std::string_view help_;
+  MetricType type_ = MetricType::Untyped;
+  bool header_written_ = false;
 };
 
 }  // namespace
 
 HistogramData::HistogramData(std::span<const double> bounds)
-    : bounds_(bounds.begin(), bounds.end()), counts_(bounds.size() + 1, 0) {}
+    : bounds_(bounds), counts_(bounds.size() + 1, 0) {}
 
 void HistogramData::observe(double value) {
   const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
@@ -129,19 +292,25 @@ void ProbeCollector::record(const ProbeResult& result) {
   auto it = targets_.find(result.target);
   if (it == targets_.end()) return;
   TargetState& state = it->second;
+  const bool per_target = scope_ == HistogramScope::PerTarget;
+  const TargetKind kind = state.kind;
   ++state.probes;
   if (!result.success) ++state.failures[result.reason];
-  state.duration.observe(result.duration_seconds);
+  (per_target ? state.duration : kind_duration_[kind]).observe(result.duration_seconds);
   for (const auto& attempt : result.http) {
     for (std::size_t p = 0; p < kPhaseCount; ++p) {
       if (!attempt.phases[p]) continue;
-      state.phases[{static_cast<Phase>(p), attempt.requested}].observe(*attempt.phases[p]);
+      const auto phase = static_cast<Phase>(p);
+      (per_target ? state.phases[{phase, attempt.requested}]
+                  : kind_phases_[{kind, phase, attempt.requested}])
+          .observe(*attempt.phases[p]);
     }
     if (attempt.tls) state.tls = attempt.tls;
   }
   for (const auto& module : result.modules) {
-    for (const auto& step : module.steps)
+    for (const auto& step : module.steps) {
       state.module_steps[step.step].observe(step.duration_seconds);
+    }
   }
   if (result.vcs) {
     for (const auto& step : result.vcs->steps) {
@@ -161,6 +330,21 @@ std::vector<TargetSnapshot> ProbeCollector::targetSnapshots() const {
     out.push_back(TargetSnapshot{name, state.kind, state.probes, failures, state.last});
   }
   return out;
+}
+
+void ProbeCollector::setHistogramScope(HistogramScope scope) {
+  std::lock_guard lock(mutex_);
+  if (scope == scope_) return;
+  scope_ = scope;
+  if (scope == HistogramScope::PerKind) {
+    for (auto& [name, state] : targets_) {
+      state.duration = HistogramData();
+      state.phases.clear();
+    }
+  } else {
+    kind_duration_.clear();
+    kind_phases_.clear();
+  }
 }
 
 void ProbeCollector::observeSchedulerLag(double seconds) {
@@ -190,283 +374,385 @@ void ProbeCollector::setConfigReload(bool ok, double timestamp) {
 }
 
 std::vector<MetricFamily> ProbeCollector::Collect() const {
-  std::lock_guard lock(mutex_);
-  FamilyBuilder b;
+  std::unique_lock lock(mutex_);
+  FamilySink sink;
+  emit(sink, lock);
+  return sink.take();
+}
 
-  auto& success = b.family("gomodprobe_probe_success",
-                           "1 if the last run of the target succeeded (every requested HTTP "
-                           "version), else 0.",
-                           MetricType::Gauge);
-  auto& probes = b.family("gomodprobe_probes_total", "Runs of the target.", MetricType::Counter);
-  auto& failures = b.family("gomodprobe_probe_failures_total",
-                            "Failed runs of the target by failure reason.", MetricType::Counter);
-  auto& duration =
-      b.family("gomodprobe_probe_duration_seconds",
-               "Duration of whole runs (DNS and every HTTP attempt).", MetricType::Histogram);
-  auto& phase = b.family("gomodprobe_phase_duration_seconds",
-                         "Duration of each phase of the HTTP attempts, per requested version.",
-                         MetricType::Histogram);
-  auto& http_success = b.family("gomodprobe_http_success",
-                                "1 if the last attempt with this requested HTTP version got a 2xx.",
-                                MetricType::Gauge);
-  auto& status_code =
-      b.family("gomodprobe_http_status_code",
-               "HTTP status code of the last attempt (0: no response).", MetricType::Gauge);
-  auto& negotiated = b.family("gomodprobe_http_negotiated_version",
-                              "HTTP version the server spoke when this version was requested "
-                              "(1.1 or 2; 0: no response).",
-                              MetricType::Gauge);
-  auto& not_after = b.family("gomodprobe_tls_cert_not_after_timestamp_seconds",
-                             "Earliest notAfter of the certificate chain last presented, Unix "
-                             "seconds.",
-                             MetricType::Gauge);
-  auto& tls_info =
-      b.family("gomodprobe_tls_info", "TLS version and cipher last negotiated.", MetricType::Gauge);
-  auto& dns_duration =
-      b.family("gomodprobe_dns_lookup_duration_seconds",
-               "Duration of the last lookup of the target's host per resolver.", MetricType::Gauge);
-  auto& dns_answers =
-      b.family("gomodprobe_dns_answers", "Addresses in the last answer per resolver and family.",
-               MetricType::Gauge);
-  auto& agree = b.family("gomodprobe_dns_resolvers_agree",
-                         "1 if every resolver returned the same answers for the name in the last "
-                         "run (name: the URL's host, or each name of a dns target).",
-                         MetricType::Gauge);
-  auto& dns_rcode = b.family("gomodprobe_dns_rcode",
-                             "Response code of the last answer (dns targets; 0 NOERROR, 2 "
-                             "SERVFAIL, 3 NXDOMAIN, 5 REFUSED; absent when no answer came).",
-                             MetricType::Gauge);
-  auto& dns_ttl = b.family("gomodprobe_dns_ttl_seconds",
-                           "Minimum TTL of the records of the type in the last answer (dns "
-                           "targets; absent when there were none).",
-                           MetricType::Gauge);
-  auto& dns_query_duration = b.family(
-      "gomodprobe_dns_query_duration_seconds",
-      "Duration of the last query (dns targets; the timeout when none came).", MetricType::Gauge);
-  auto& dns_query_answers =
-      b.family("gomodprobe_dns_query_answers",
-               "Records of the type in the last answer (dns targets).", MetricType::Gauge);
-  auto& proxy_info = b.family("gomodprobe_proxy_info",
-                              "The HTTP(S) proxy the target's last run went through (always 1; "
-                              "no credentials). dns=\"proxy\": the proxy resolved the target's "
-                              "name, so there is no resolve phase nor DNS series.",
-                              MetricType::Gauge);
-  auto& last_run = b.family("gomodprobe_probe_last_run_timestamp_seconds",
-                            "Start of the last finished run, Unix seconds.", MetricType::Gauge);
-  auto& step_duration = b.family("gomodprobe_module_fetch_duration_seconds",
-                                 "Duration of each step of module fetches (list, latest, info, "
-                                 "mod, zip; zip includes hashing).",
-                                 MetricType::Histogram);
-  auto& zip_size = b.family("gomodprobe_module_zip_size_bytes",
-                            "Size of the module zip last fetched.", MetricType::Gauge);
-  auto& hash_match =
-      b.family("gomodprobe_module_hash_match",
-               "1 if the zip and go.mod h1 hashes matched go_sum / the sumdb.", MetricType::Gauge);
-  auto& latest_ts =
-      b.family("gomodprobe_module_latest_timestamp_seconds",
-               "The .info Time of the version served as latest, Unix seconds.", MetricType::Gauge);
-  auto& latest_info = b.family("gomodprobe_module_latest_info",
-                               "The version served as latest (always 1).", MetricType::Gauge);
-  auto& tree_size = b.family("gomodprobe_sumdb_tree_size",
-                             "Size of the last verified signed tree head.", MetricType::Gauge);
-  auto& signature_valid =
-      b.family("gomodprobe_sumdb_signature_valid",
-               "1 if the signed tree head verified with the key.", MetricType::Gauge);
-  auto& inclusion =
-      b.family("gomodprobe_sumdb_inclusion_verified",
-               "1 if every looked-up record was proven included in the tree.", MetricType::Gauge);
-  auto& consistency = b.family("gomodprobe_sumdb_consistency_verified",
-                               "1 if the tree was proven to extend the largest tree seen before.",
-                               MetricType::Gauge);
-  auto& chain_lint =
-      b.family("gomodprobe_chain_lint_problems",
-               "Lint findings about a chain's GOPROXY and privacy variables.", MetricType::Gauge);
-  auto& chain_entry =
-      b.family("gomodprobe_goproxy_chain_entry",
-               "Index of the GOPROXY entry that serves the module (-1: none).", MetricType::Gauge);
-  auto& vcs_step = b.family("gomodprobe_vcs_step_duration_seconds",
-                            "Duration of each step of vcs runs (discovery: the go-import page; "
-                            "info_refs: the git smart-HTTP advertisement; ssh_banner: TCP connect "
-                            "and SSH identification).",
-                            MetricType::Histogram);
-  auto& vcs_info = b.family("gomodprobe_vcs_info",
-                            "The VCS and repository root found by go-import discovery in the last "
-                            "run (always 1; absent when discovery failed).",
-                            MetricType::Gauge);
+std::string ProbeCollector::renderText() const {
+  std::unique_lock lock(mutex_);
+  std::string out;
+  out.reserve(last_text_size_ + last_text_size_ / 8);
+  TextSink sink(out);
+  emit(sink, lock);
+  last_text_size_ = out.size();
+  return out;
+}
+
+void ProbeCollector::emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) const {
+  const bool per_target = scope_ == HistogramScope::PerTarget;
+  // Between families the mutex is let go for a moment: rendering thousands of targets takes tens
+  // of milliseconds, and the loop thread must not wait that long to record a result. A scrape is
+  // then consistent per family, not across families (as with client_golang's collectors).
+  const auto family = [&sink, &lock](std::string_view name, std::string_view help,
+                                     MetricType type) {
+    lock.unlock();
+    std::this_thread::yield();
+    lock.lock();
+    sink.family(name, help, type);
+  };
+  // Runs `fn(name, state, kind)` for every target; `with_last`: only targets with a finished run.
+  const auto each = [this](auto&& fn) {
+    for (const auto& [name, state] : targets_)
+      fn(name, state, std::string_view(toString(state.kind)));
+  };
+  const auto each_last = [this](auto&& fn) {
+    for (const auto& [name, state] : targets_) {
+      if (state.last) fn(name, state, *state.last);
+    }
+  };
+
+  family("gomodprobe_probe_success",
+         "1 if the last run of the target succeeded (every requested HTTP version), else 0.",
+         MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
+    sink.value({{"target", name}, {"kind", toString(state.kind)}}, last.success ? 1 : 0);
+  });
+  family("gomodprobe_probes_total", "Runs of the target.", MetricType::Counter);
+  each([&](const std::string& name, const TargetState& state, std::string_view kind) {
+    sink.value({{"target", name}, {"kind", kind}}, static_cast<double>(state.probes));
+  });
+  family("gomodprobe_probe_failures_total", "Failed runs of the target by failure reason.",
+         MetricType::Counter);
+  each([&](const std::string& name, const TargetState& state, std::string_view kind) {
+    for (const auto& [reason, count] : state.failures) {
+      sink.value({{"target", name}, {"kind", kind}, {"reason", toLabel(reason)}},
+                 static_cast<double>(count));
+    }
+  });
+  family("gomodprobe_probe_duration_seconds",
+         per_target ? "Duration of whole runs (DNS and every HTTP attempt)."
+                    : "Duration of whole runs (DNS and every HTTP attempt), all targets of "
+                      "the kind together (histograms: per_kind).",
+         MetricType::Histogram);
+  if (per_target) {
+    each([&](const std::string& name, const TargetState& state, std::string_view kind) {
+      sink.histogram({{"target", name}, {"kind", kind}}, state.duration);
+    });
+  } else {
+    for (const auto& [kind, data] : kind_duration_)
+      sink.histogram({{"kind", toString(kind)}}, data);
+  }
+  family("gomodprobe_phase_duration_seconds",
+         per_target ? "Duration of each phase of the HTTP attempts, per requested version."
+                    : "Duration of each phase of the HTTP attempts, per requested version, all "
+                      "targets of the kind together (histograms: per_kind).",
+         MetricType::Histogram);
+  if (per_target) {
+    each([&](const std::string& name, const TargetState& state, std::string_view /*kind*/) {
+      for (const auto& [key, data] : state.phases) {
+        sink.histogram({{"target", name},
+                        {"phase", toLabel(std::get<0>(key))},
+                        {"http_version", toString(std::get<1>(key))}},
+                       data);
+      }
+    });
+  } else {
+    for (const auto& [key, data] : kind_phases_) {
+      sink.histogram({{"kind", toString(std::get<0>(key))},
+                      {"phase", toLabel(std::get<1>(key))},
+                      {"http_version", toString(std::get<2>(key))}},
+                     data);
+    }
+  }
+  family("gomodprobe_probe_last_duration_seconds",
+         "Duration of the target's last finished run (DNS and every HTTP attempt).",
+         MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
+    sink.value({{"target", name}, {"kind", toString(state.kind)}}, last.duration_seconds);
+  });
+  const auto each_attempt = [&](auto&& fn) {
+    each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+      for (const auto& attempt : last.http) fn(name, attempt);
+    });
+  };
+  family("gomodprobe_http_success",
+         "1 if the last attempt with this requested HTTP version got a 2xx.", MetricType::Gauge);
+  each_attempt([&](const std::string& name, const HttpAttempt& attempt) {
+    sink.value({{"target", name}, {"http_version", toString(attempt.requested)}},
+               attempt.success ? 1 : 0);
+  });
+  family("gomodprobe_http_status_code", "HTTP status code of the last attempt (0: no response).",
+         MetricType::Gauge);
+  each_attempt([&](const std::string& name, const HttpAttempt& attempt) {
+    sink.value({{"target", name}, {"http_version", toString(attempt.requested)}},
+               static_cast<double>(attempt.status_code));
+  });
+  family("gomodprobe_http_negotiated_version",
+         "HTTP version the server spoke when this version was requested (1.1 or 2; 0: no "
+         "response).",
+         MetricType::Gauge);
+  each_attempt([&](const std::string& name, const HttpAttempt& attempt) {
+    sink.value({{"target", name}, {"http_version", toString(attempt.requested)}},
+               attempt.negotiated_version);
+  });
+  family("gomodprobe_tls_cert_not_after_timestamp_seconds",
+         "Earliest notAfter of the certificate chain last presented, Unix seconds.",
+         MetricType::Gauge);
+  each([&](const std::string& name, const TargetState& state, std::string_view /*kind*/) {
+    if (state.tls && state.tls->not_after) sink.value({{"target", name}}, *state.tls->not_after);
+  });
+  family("gomodprobe_tls_info", "TLS version and cipher last negotiated.", MetricType::Gauge);
+  each([&](const std::string& name, const TargetState& state, std::string_view /*kind*/) {
+    if (state.tls) {
+      sink.value({{"target", name}, {"version", state.tls->version}, {"cipher", state.tls->cipher}},
+                 1);
+    }
+  });
+  family("gomodprobe_dns_lookup_duration_seconds",
+         "Duration of the last lookup of the target's host per resolver.", MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+    for (const auto& lookup : last.dns) {
+      sink.value({{"target", name}, {"resolver", lookup.resolver}}, lookup.duration_seconds);
+    }
+  });
+  family("gomodprobe_dns_answers", "Addresses in the last answer per resolver and family.",
+         MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+    for (const auto& lookup : last.dns) {
+      sink.value({{"target", name}, {"resolver", lookup.resolver}, {"family", "ipv4"}},
+                 static_cast<double>(lookup.ipv4.size()));
+      sink.value({{"target", name}, {"resolver", lookup.resolver}, {"family", "ipv6"}},
+                 static_cast<double>(lookup.ipv6.size()));
+    }
+  });
+  family("gomodprobe_dns_resolvers_agree",
+         "1 if every resolver returned the same answers for the name in the last run (name: "
+         "the URL's host, or each name of a dns target).",
+         MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
+    if (last.resolvers_agree) {
+      sink.value({{"target", name}, {"name", state.host}}, *last.resolvers_agree ? 1 : 0);
+    }
+    for (const auto& a : last.names_agree) {
+      sink.value({{"target", name}, {"name", a.name}}, a.agree ? 1 : 0);
+    }
+  });
+  const auto each_query = [&](auto&& fn) {
+    each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+      for (const auto& q : last.dns_queries) fn(name, q);
+    });
+  };
+  const auto query_value = [&sink](const std::string& name, const DnsQuery& q, double value) {
+    sink.value(
+        {{"target", name}, {"resolver", q.resolver}, {"name", q.name}, {"type", toString(q.type)}},
+        value);
+  };
+  family("gomodprobe_dns_rcode",
+         "Response code of the last answer (dns targets; 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 "
+         "REFUSED; absent when no answer came).",
+         MetricType::Gauge);
+  each_query([&](const std::string& name, const DnsQuery& q) {
+    if (q.rcode) query_value(name, q, *q.rcode);
+  });
+  family("gomodprobe_dns_ttl_seconds",
+         "Minimum TTL of the records of the type in the last answer (dns targets; absent when "
+         "there were none).",
+         MetricType::Gauge);
+  each_query([&](const std::string& name, const DnsQuery& q) {
+    if (q.ttl_seconds) query_value(name, q, *q.ttl_seconds);
+  });
+  family("gomodprobe_dns_query_duration_seconds",
+         "Duration of the last query (dns targets; the timeout when none came).",
+         MetricType::Gauge);
+  each_query([&](const std::string& name, const DnsQuery& q) {
+    query_value(name, q, q.duration_seconds);
+  });
+  family("gomodprobe_dns_query_answers", "Records of the type in the last answer (dns targets).",
+         MetricType::Gauge);
+  each_query([&](const std::string& name, const DnsQuery& q) {
+    query_value(name, q, static_cast<double>(q.answers.size()));
+  });
+  family("gomodprobe_proxy_info",
+         "The HTTP(S) proxy the target's last run went through (always 1; no credentials). "
+         "dns=\"proxy\": the proxy resolved the target's name, so there is no resolve phase "
+         "nor DNS series.",
+         MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+    if (!last.proxy.empty()) {
+      sink.value({{"target", name}, {"proxy", last.proxy}, {"dns", "proxy"}}, 1);
+    }
+  });
+  family("gomodprobe_probe_last_run_timestamp_seconds",
+         "Start of the last finished run, Unix seconds.", MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+    sink.value({{"target", name}}, last.started_at);
+  });
+  family("gomodprobe_module_fetch_duration_seconds",
+         "Duration of each step of module fetches (list, latest, info, mod, zip; zip includes "
+         "hashing).",
+         MetricType::Histogram);
+  each_last([&](const std::string& name, const TargetState& state, const ProbeResult& /*last*/) {
+    for (const auto& [step, data] : state.module_steps) {
+      sink.histogram({{"target", name}, {"step", toLabel(step)}}, data);
+    }
+  });
+  const auto each_module = [&](auto&& fn) {
+    each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
+      for (const auto& module : last.modules) fn(name, state, module);
+    });
+  };
+  family("gomodprobe_module_zip_size_bytes", "Size of the module zip last fetched.",
+         MetricType::Gauge);
+  each_module([&](const std::string& name, const TargetState& state, const ModuleCheck& module) {
+    if (state.kind == TargetKind::GoProxy && module.zip_bytes > 0) {
+      sink.value({{"target", name}, {"module", module.module}},
+                 static_cast<double>(module.zip_bytes));
+    }
+  });
+  family("gomodprobe_module_hash_match",
+         "1 if the zip and go.mod h1 hashes matched go_sum / the sumdb.", MetricType::Gauge);
+  each_module(
+      [&](const std::string& name, const TargetState& /*state*/, const ModuleCheck& module) {
+        if (module.hash_match) {
+          sink.value({{"target", name}, {"module", module.module}}, *module.hash_match ? 1 : 0);
+        }
+      });
+  const auto is_latest = [](const ModuleCheck& module) {
+    return module.requested == "latest" && !module.version.empty();
+  };
+  family("gomodprobe_module_latest_timestamp_seconds",
+         "The .info Time of the version served as latest, Unix seconds.", MetricType::Gauge);
+  each_module(
+      [&](const std::string& name, const TargetState& /*state*/, const ModuleCheck& module) {
+        if (is_latest(module) && module.info_time) {
+          sink.value({{"target", name}, {"module", module.module}}, *module.info_time);
+        }
+      });
+  family("gomodprobe_module_latest_info", "The version served as latest (always 1).",
+         MetricType::Gauge);
+  each_module(
+      [&](const std::string& name, const TargetState& /*state*/, const ModuleCheck& module) {
+        if (is_latest(module)) {
+          sink.value({{"target", name}, {"module", module.module}, {"version", module.version}}, 1);
+        }
+      });
+  const auto each_sumdb = [&](auto&& fn) {
+    each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+      if (last.sumdb) fn(name, *last.sumdb);
+    });
+  };
+  family("gomodprobe_sumdb_tree_size", "Size of the last verified signed tree head.",
+         MetricType::Gauge);
+  each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
+    sink.value({{"target", name}}, static_cast<double>(sumdb.tree_size));
+  });
+  family("gomodprobe_sumdb_signature_valid", "1 if the signed tree head verified with the key.",
+         MetricType::Gauge);
+  each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
+    sink.value({{"target", name}}, sumdb.signature_valid ? 1 : 0);
+  });
+  family("gomodprobe_sumdb_inclusion_verified",
+         "1 if every looked-up record was proven included in the tree.", MetricType::Gauge);
+  each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
+    if (sumdb.inclusion_verified) sink.value({{"target", name}}, *sumdb.inclusion_verified ? 1 : 0);
+  });
+  family("gomodprobe_sumdb_consistency_verified",
+         "1 if the tree was proven to extend the largest tree seen before.", MetricType::Gauge);
+  each_sumdb([&](const std::string& name, const SumdbCheck& sumdb) {
+    if (sumdb.consistency_verified) {
+      sink.value({{"target", name}}, *sumdb.consistency_verified ? 1 : 0);
+    }
+  });
+  family("gomodprobe_chain_lint_problems",
+         "Lint findings about a chain's GOPROXY and privacy variables.", MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
+    if (state.kind != TargetKind::Chain) return;
+    double errors = 0;
+    double warnings = 0;
+    for (const auto& finding : last.lint) (finding.rfind("error", 0) == 0 ? errors : warnings) += 1;
+    sink.value({{"chain", name}, {"severity", "error"}}, errors);
+    sink.value({{"chain", name}, {"severity", "warning"}}, warnings);
+  });
+  family("gomodprobe_goproxy_chain_entry",
+         "Index of the GOPROXY entry that serves the module (-1: none).", MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& state, const ProbeResult& last) {
+    if (state.kind != TargetKind::Chain) return;
+    for (std::size_t i = 0; i < last.chain_entries.size() && i < last.modules.size(); ++i) {
+      sink.value({{"chain", name}, {"module", last.modules[i].module}}, last.chain_entries[i]);
+    }
+  });
+  family("gomodprobe_vcs_step_duration_seconds",
+         "Duration of each step of vcs runs (discovery: the go-import page; info_refs: the git "
+         "smart-HTTP advertisement; ssh_banner: TCP connect and SSH identification).",
+         MetricType::Histogram);
+  each_last([&](const std::string& name, const TargetState& state, const ProbeResult& /*last*/) {
+    for (const auto& [step, data] : state.vcs_steps) {
+      sink.histogram({{"target", name}, {"step", toLabel(step)}}, data);
+    }
+  });
+  family("gomodprobe_vcs_info",
+         "The VCS and repository root found by go-import discovery in the last run (always 1; "
+         "absent when discovery failed).",
+         MetricType::Gauge);
+  each_last([&](const std::string& name, const TargetState& /*state*/, const ProbeResult& last) {
+    if (last.vcs && !last.vcs->vcs.empty()) {
+      sink.value({{"target", name}, {"vcs", last.vcs->vcs}, {"repo", last.vcs->repo}}, 1);
+    }
+  });
+
   // (module, version) → zip hashes served by each goproxy target, for mirrors_agree.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> served;
   std::map<std::pair<std::string, std::string>, int> served_by;
-
-  for (const auto& [name, state] : targets_) {
-    const std::string kind = toString(state.kind);
-    FamilyBuilder::counter(probes, {{"target", name}, {"kind", kind}},
-                           static_cast<double>(state.probes));
-    for (const auto& [reason, count] : state.failures) {
-      FamilyBuilder::counter(
-          failures, {{"target", name}, {"kind", kind}, {"reason", std::string(toLabel(reason))}},
-          static_cast<double>(count));
-    }
-    FamilyBuilder::histogram(duration, {{"target", name}, {"kind", kind}}, state.duration);
-    for (const auto& [key, data] : state.phases) {
-      FamilyBuilder::histogram(phase,
-                               {{"target", name},
-                                {"phase", std::string(toLabel(std::get<0>(key)))},
-                                {"http_version", toString(std::get<1>(key))}},
-                               data);
-    }
-    if (state.tls) {
-      if (state.tls->not_after) {
-        FamilyBuilder::gauge(not_after, {{"target", name}}, *state.tls->not_after);
-      }
-      FamilyBuilder::gauge(
-          tls_info,
-          {{"target", name}, {"version", state.tls->version}, {"cipher", state.tls->cipher}}, 1);
-    }
-    if (!state.last) continue;
-    const ProbeResult& last = *state.last;
-    FamilyBuilder::gauge(success, {{"target", name}, {"kind", kind}}, last.success ? 1 : 0);
-    FamilyBuilder::gauge(last_run, {{"target", name}}, last.started_at);
-    for (const auto& attempt : last.http) {
-      Labels labels{{"target", name}, {"http_version", toString(attempt.requested)}};
-      FamilyBuilder::gauge(http_success, labels, attempt.success ? 1 : 0);
-      FamilyBuilder::gauge(status_code, labels, static_cast<double>(attempt.status_code));
-      FamilyBuilder::gauge(negotiated, labels, attempt.negotiated_version);
-    }
-    for (const auto& lookup : last.dns) {
-      FamilyBuilder::gauge(dns_duration, {{"target", name}, {"resolver", lookup.resolver}},
-                           lookup.duration_seconds);
-      FamilyBuilder::gauge(dns_answers,
-                           {{"target", name}, {"resolver", lookup.resolver}, {"family", "ipv4"}},
-                           static_cast<double>(lookup.ipv4.size()));
-      FamilyBuilder::gauge(dns_answers,
-                           {{"target", name}, {"resolver", lookup.resolver}, {"family", "ipv6"}},
-                           static_cast<double>(lookup.ipv6.size()));
-    }
-    if (last.resolvers_agree) {
-      FamilyBuilder::gauge(agree, {{"target", name}, {"name", state.host}},
-                           *last.resolvers_agree ? 1 : 0);
-    }
-    for (const auto& a : last.names_agree) {
-      FamilyBuilder::gauge(agree, {{"target", name}, {"name", a.name}}, a.agree ? 1 : 0);
-    }
-    for (const auto& q : last.dns_queries) {
-      const Labels labels{
-          {"target", name}, {"resolver", q.resolver}, {"name", q.name}, {"type", toString(q.type)}};
-      if (q.rcode) FamilyBuilder::gauge(dns_rcode, labels, *q.rcode);
-      if (q.ttl_seconds) FamilyBuilder::gauge(dns_ttl, labels, *q.ttl_seconds);
-      FamilyBuilder::gauge(dns_query_duration, labels, q.duration_seconds);
-      FamilyBuilder::gauge(dns_query_answers, labels, static_cast<double>(q.answers.size()));
-    }
-    if (!last.proxy.empty()) {
-      FamilyBuilder::gauge(proxy_info, {{"target", name}, {"proxy", last.proxy}, {"dns", "proxy"}},
-                           1);
-    }
-    for (const auto& [step, data] : state.module_steps) {
-      FamilyBuilder::histogram(step_duration,
-                               {{"target", name}, {"step", std::string(toLabel(step))}}, data);
-    }
-    for (const auto& module : last.modules) {
-      const Labels labels{{"target", name}, {"module", module.module}};
-      if (state.kind == TargetKind::GoProxy && module.zip_bytes > 0) {
-        FamilyBuilder::gauge(zip_size, labels, static_cast<double>(module.zip_bytes));
-      }
-      if (module.hash_match) FamilyBuilder::gauge(hash_match, labels, *module.hash_match ? 1 : 0);
-      if (module.requested == "latest" && !module.version.empty()) {
-        if (module.info_time) FamilyBuilder::gauge(latest_ts, labels, *module.info_time);
-        FamilyBuilder::gauge(
-            latest_info, {{"target", name}, {"module", module.module}, {"version", module.version}},
-            1);
-      }
-      if (state.kind == TargetKind::GoProxy && !module.zip_hash.empty()) {
-        const auto key = std::make_pair(module.module, module.version);
-        served[key].insert(module.zip_hash + " " + module.mod_hash);
-        ++served_by[key];
-      }
-    }
-    if (last.sumdb) {
-      FamilyBuilder::gauge(tree_size, {{"target", name}},
-                           static_cast<double>(last.sumdb->tree_size));
-      FamilyBuilder::gauge(signature_valid, {{"target", name}},
-                           last.sumdb->signature_valid ? 1 : 0);
-      if (last.sumdb->inclusion_verified) {
-        FamilyBuilder::gauge(inclusion, {{"target", name}},
-                             *last.sumdb->inclusion_verified ? 1 : 0);
-      }
-      if (last.sumdb->consistency_verified) {
-        FamilyBuilder::gauge(consistency, {{"target", name}},
-                             *last.sumdb->consistency_verified ? 1 : 0);
-      }
-    }
-    for (const auto& [step, data] : state.vcs_steps) {
-      FamilyBuilder::histogram(vcs_step, {{"target", name}, {"step", std::string(toLabel(step))}},
-                               data);
-    }
-    if (last.vcs && !last.vcs->vcs.empty()) {
-      FamilyBuilder::gauge(vcs_info,
-                           {{"target", name}, {"vcs", last.vcs->vcs}, {"repo", last.vcs->repo}}, 1);
-    }
-    if (state.kind == TargetKind::Chain) {
-      double errors = 0;
-      double warnings = 0;
-      for (const auto& finding : last.lint)
-        (finding.rfind("error", 0) == 0 ? errors : warnings) += 1;
-      FamilyBuilder::gauge(chain_lint, {{"chain", name}, {"severity", "error"}}, errors);
-      FamilyBuilder::gauge(chain_lint, {{"chain", name}, {"severity", "warning"}}, warnings);
-      for (std::size_t i = 0; i < last.chain_entries.size() && i < last.modules.size(); ++i) {
-        FamilyBuilder::gauge(chain_entry, {{"chain", name}, {"module", last.modules[i].module}},
-                             last.chain_entries[i]);
-      }
-    }
-  }
-  auto& mirrors_agree = b.family("gomodprobe_mirrors_agree",
-                                 "1 if every goproxy target that served this module version "
-                                 "served the same zip and go.mod h1 hashes.",
-                                 MetricType::Gauge);
+  each_module(
+      [&](const std::string& /*name*/, const TargetState& state, const ModuleCheck& module) {
+        if (state.kind == TargetKind::GoProxy && !module.zip_hash.empty()) {
+          const auto key = std::make_pair(module.module, module.version);
+          served[key].insert(module.zip_hash + " " + module.mod_hash);
+          ++served_by[key];
+        }
+      });
+  family("gomodprobe_mirrors_agree",
+         "1 if every goproxy target that served this module version served the same zip and "
+         "go.mod h1 hashes.",
+         MetricType::Gauge);
   for (const auto& [key, hashes] : served) {
     if (served_by[key] < 2) continue;
-    FamilyBuilder::gauge(mirrors_agree, {{"module", key.first}, {"version", key.second}},
-                         hashes.size() == 1 ? 1 : 0);
+    sink.value({{"module", key.first}, {"version", key.second}}, hashes.size() == 1 ? 1 : 0);
   }
 
-  auto& build =
-      b.family("gomodprobe_build_info",
-               "Build and library versions of the running agent (always 1).", MetricType::Gauge);
-  FamilyBuilder::gauge(build,
-                       {{"version", build_info_.version},
-                        {"revision", build_info_.revision},
-                        {"curl", build_info_.curl},
-                        {"cares", build_info_.cares},
-                        {"openssl", build_info_.openssl}},
-                       1);
-  auto& in_flight =
-      b.family("gomodprobe_probes_in_flight", "Runs in flight now.", MetricType::Gauge);
-  FamilyBuilder::gauge(in_flight, {}, in_flight_);
-  auto& lag = b.family("gomodprobe_scheduler_lag_seconds",
-                       "Actual minus planned start of runs (waiting for a concurrency slot).",
-                       MetricType::Histogram);
-  FamilyBuilder::histogram(lag, {}, scheduler_lag_);
-  auto& skipped = b.family("gomodprobe_scheduler_skipped_runs_total",
-                           "Slots skipped because the target's previous run was still going.",
-                           MetricType::Counter);
-  FamilyBuilder::counter(skipped, {}, static_cast<double>(skipped_runs_));
-  auto& reload_ok = b.family("gomodprobe_config_last_reload_successful",
-                             "1 if the last configuration (re)load succeeded.", MetricType::Gauge);
-  FamilyBuilder::gauge(reload_ok, {}, reload_ok_ ? 1 : 0);
-  auto& reload_ts =
-      b.family("gomodprobe_config_last_reload_success_timestamp_seconds",
-               "Time of the last successful configuration load, Unix seconds.", MetricType::Gauge);
-  FamilyBuilder::gauge(reload_ts, {}, reload_timestamp_);
+  family("gomodprobe_build_info", "Build and library versions of the running agent (always 1).",
+         MetricType::Gauge);
+  sink.value({{"version", build_info_.version},
+              {"revision", build_info_.revision},
+              {"curl", build_info_.curl},
+              {"cares", build_info_.cares},
+              {"openssl", build_info_.openssl}},
+             1);
+  family("gomodprobe_probes_in_flight", "Runs in flight now.", MetricType::Gauge);
+  sink.value({}, in_flight_);
+  family("gomodprobe_scheduler_lag_seconds",
+         "Actual minus planned start of runs (waiting for a concurrency slot).",
+         MetricType::Histogram);
+  sink.histogram({}, scheduler_lag_);
+  family("gomodprobe_scheduler_skipped_runs_total",
+         "Slots skipped because the target's previous run was still going.", MetricType::Counter);
+  sink.value({}, static_cast<double>(skipped_runs_));
+  family("gomodprobe_config_last_reload_successful",
+         "1 if the last configuration (re)load succeeded.", MetricType::Gauge);
+  sink.value({}, reload_ok_ ? 1 : 0);
+  family("gomodprobe_config_last_reload_success_timestamp_seconds",
+         "Time of the last successful configuration load, Unix seconds.", MetricType::Gauge);
+  sink.value({}, reload_timestamp_);
   if (go_env_lint_) {
-    auto& lint = b.family("gomodprobe_go_env_lint_problems",
-                          "Problems `gomodprobe lint-env` finds in the agent's own Go environment "
-                          "(GOPROXY, GOSUMDB, GOPRIVATE, …), by severity.",
-                          MetricType::Gauge);
-    FamilyBuilder::gauge(lint, {{"severity", "error"}}, static_cast<double>(go_env_lint_->first));
-    FamilyBuilder::gauge(lint, {{"severity", "warning"}},
-                         static_cast<double>(go_env_lint_->second));
+    family("gomodprobe_go_env_lint_problems",
+           "Problems `gomodprobe lint-env` finds in the agent's own Go environment (GOPROXY, "
+           "GOSUMDB, GOPRIVATE, …), by severity.",
+           MetricType::Gauge);
+    sink.value({{"severity", "error"}}, static_cast<double>(go_env_lint_->first));
+    sink.value({{"severity", "warning"}}, static_cast<double>(go_env_lint_->second));
   }
-
-  return b.take();
 }
 
 }  // namespace gomodprobe::metrics

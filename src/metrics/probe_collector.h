@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -28,13 +29,18 @@ inline constexpr std::array<double, 14> kLatencyBuckets = {
 class HistogramData {
  public:
   HistogramData() : HistogramData(kLatencyBuckets) {}
+  /// `bounds` must outlive the histogram (static storage such as kLatencyBuckets).
   explicit HistogramData(std::span<const double> bounds);
   void observe(double value);
   [[nodiscard]] prometheus::ClientMetric::Histogram toClientMetric() const;
   [[nodiscard]] std::uint64_t count() const { return count_; }
+  [[nodiscard]] double sum() const { return sum_; }
+  [[nodiscard]] std::span<const double> bounds() const { return bounds_; }
+  /// Per bucket (not cumulative), the last one being +Inf.
+  [[nodiscard]] std::span<const std::uint64_t> counts() const { return counts_; }
 
  private:
-  std::vector<double> bounds_;
+  std::span<const double> bounds_;
   std::vector<std::uint64_t> counts_;  // per bucket, not cumulative; last = +Inf
   std::uint64_t count_ = 0;
   double sum_ = 0;
@@ -61,6 +67,8 @@ struct TargetSnapshot {
 
 /// Turns probe results into the `gomodprobe_*` metric families (the contract in README.md). Thread
 /// safe: the loop thread records, scrapes collect. Series of targets removed by a reload vanish.
+class MetricSink;
+
 class ProbeCollector final : public prometheus::Collectable {
  public:
   explicit ProbeCollector(BuildInfo build_info);
@@ -77,7 +85,16 @@ class ProbeCollector final : public prometheus::Collectable {
   /// Findings of config::lintGoEnv on the agent's own Go environment.
   void setGoEnvLint(std::size_t errors, std::size_t warnings);
 
+  /// How duration histograms are labelled from now on (per target, the default, or per kind).
+  /// Switching drops the histograms of the other scope.
+  void setHistogramScope(HistogramScope scope);
+
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
+  /// The same families as Collect(), rendered straight into the Prometheus text format 0.0.4
+  /// (what `/metrics` serves): no intermediate MetricFamily objects, so a scrape of thousands of
+  /// targets costs one string of the exposition's size. Numbers are written in their shortest
+  /// round-trip form (std::to_chars); label values and help escaped as the format requires.
+  [[nodiscard]] std::string renderText() const;
   /// Every configured target, by name, with its counters and last result (a copy, taken under the
   /// lock).
   [[nodiscard]] std::vector<TargetSnapshot> targetSnapshots() const;
@@ -97,6 +114,10 @@ class ProbeCollector final : public prometheus::Collectable {
     std::string host;            // the URL's host: `name` of resolvers_agree for HTTP kinds
   };
 
+  /// Writes every family to `sink`, in a fixed order. `lock` holds mutex_; it is released and
+  /// taken again between families.
+  void emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) const;
+
   BuildInfo build_info_;
   mutable std::mutex mutex_;
   std::map<std::string, TargetState> targets_;                      // guarded by mutex_
@@ -106,6 +127,12 @@ class ProbeCollector final : public prometheus::Collectable {
   bool reload_ok_ = false;                                          // guarded by mutex_
   double reload_timestamp_ = 0;                                     // guarded by mutex_
   std::optional<std::pair<std::size_t, std::size_t>> go_env_lint_;  // guarded by mutex_
+  HistogramScope scope_ = HistogramScope::PerTarget;                // guarded by mutex_
+  // HistogramScope::PerKind: the run and phase histograms of every target of a kind, together.
+  std::map<TargetKind, HistogramData> kind_duration_;  // guarded by mutex_
+  std::map<std::tuple<TargetKind, Phase, HttpVersion>, HistogramData>
+      kind_phases_;                         // guarded by mutex_
+  mutable std::size_t last_text_size_ = 0;  // guarded by mutex_
 };
 
 }  // namespace gomodprobe::metrics

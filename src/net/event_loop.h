@@ -12,6 +12,7 @@
 #include "gomodprobe/clock.h"
 #include "gomodprobe/config.h"
 #include "net/handles.h"
+#include "net/trust_store.h"
 
 namespace gomodprobe::net {
 
@@ -71,6 +72,9 @@ class EventLoop {
   /// says why.
   ares_channel resolverChannel(const ResolverSpec& resolver, std::string* error);
 
+  /// The trust anchors shared by the loop's TLS connections (parsed once, see TrustStores).
+  [[nodiscard]] TrustStores& trustStores() { return trust_stores_; }
+
   [[nodiscard]] const Clock& clock() const { return clock_; }
 
  private:
@@ -86,6 +90,7 @@ class EventLoop {
   std::unordered_map<TimerId, std::chrono::steady_clock::time_point> timer_index_;
   TimerId next_timer_id_ = 1;
   std::map<std::string, AresChannel> channels_;  // by ResolverSpec::label()
+  TrustStores trust_stores_;
   struct FdWatch {
     int fd = -1;
     short events = 0;  // CURL_WAIT_POLLIN | CURL_WAIT_POLLOUT

@@ -127,6 +127,16 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
     return 0;
   }
 
+  /// Installs the shared trust store in the SSL_CTX curl made for this connection (curl calls
+  /// this after its own, here empty, CA setup and before the handshake).
+  static CURLcode onSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
+    auto* self = static_cast<FetchImpl*>(user);
+    if (self->trust_store_) {
+      SSL_CTX_set1_cert_store(static_cast<SSL_CTX*>(ssl_ctx), self->trust_store_.get());
+    }
+    return CURLE_OK;
+  }
+
   static std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
     auto* self = static_cast<FetchImpl*>(user);
     const std::size_t n = size * count;
@@ -208,7 +218,15 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
                      request_.ip_protocol == IpProtocol::Ip4   ? CURL_IPRESOLVE_V4
                      : request_.ip_protocol == IpProtocol::Ip6 ? CURL_IPRESOLVE_V6
                                                                : CURL_IPRESOLVE_WHATEVER);
-    if (!request_.ca_file.empty()) {
+    if (const bool https = request_.url.rfind("https://", 0) == 0 || request_.follow_redirects;
+        https && (trust_store_ = loop_.trustStores().get(request_.ca_file))) {
+      // The loop's parsed trust anchors (the same curl would load from the files below) instead
+      // of curl parsing the CA file again for this connection.
+      curl_easy_setopt(easy, CURLOPT_CAINFO, nullptr);
+      curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
+      curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &FetchImpl::onSslContext);
+      curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this);
+    } else if (!request_.ca_file.empty()) {
       curl_easy_setopt(easy, CURLOPT_CAINFO, request_.ca_file.c_str());
       curl_easy_setopt(easy, CURLOPT_CAPATH, "/etc/ssl/certs");
     }
@@ -403,6 +421,7 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
   CurlEasy easy_;
   CurlSlist resolve_;
   CurlSlist headers_;
+  X509StoreRef trust_store_;  // the loop's trust anchors for this request's TLS connections
   std::array<char, CURL_ERROR_SIZE> error_{};
   std::chrono::steady_clock::time_point started_at_ = loop_.clock().steadyNow();
   bool started_ = false;

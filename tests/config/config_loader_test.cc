@@ -119,7 +119,19 @@ TEST(ConfigLoaderTest, EmptyDocumentAndEmptySectionsGiveDefaults) {
     EXPECT_EQ(config.global.ca_file, "");
     EXPECT_TRUE(config.global.labels.empty());
     EXPECT_EQ(config.global.max_concurrent_probes, 64);
+    EXPECT_EQ(config.global.histograms, HistogramScope::PerTarget);
   }
+}
+
+TEST(ConfigLoaderTest, HistogramsSetting) {
+  EXPECT_EQ(parseConfig("global:\n  histograms: per_kind\n", "h.yml").global.histograms,
+            HistogramScope::PerKind);
+  EXPECT_EQ(parseConfig("global:\n  histograms: per_target\n", "h.yml").global.histograms,
+            HistogramScope::PerTarget);
+  const ConfigError error = parseError("global:\n  histograms: per_host\n");
+  EXPECT_EQ(error.line(), 2);
+  EXPECT_EQ(error.column(), 15);
+  EXPECT_THAT(error.what(), HasSubstr("histograms must be per_target or per_kind"));
 }
 
 TEST(ConfigLoaderTest, TargetInheritsGlobalsAndGetsKindDefaultPaths) {

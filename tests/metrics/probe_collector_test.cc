@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <cmath>
+#include <map>
 #include <sstream>
 
 namespace gomodprobe::metrics {
@@ -146,6 +148,96 @@ TEST(ProbeCollectorTest, RemovedTargetsVanishAndLateResultsAreIgnored) {
   const std::string text = render(collector);
   EXPECT_THAT(text, Not(HasSubstr("target=\"old\"")));
   EXPECT_THAT(text, HasSubstr("gomodprobe_probes_total{target=\"kept\",kind=\"goproxy\"} 1"));
+}
+
+// Parses a text exposition into "name{labels}" → value, plus "# TYPE"/"# HELP" lines as keys
+// (value 0), so two renderings can be compared whatever their number formatting.
+std::map<std::string, double> samples(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      out[line] = 0;
+      continue;
+    }
+    const auto space = line.rfind(' ');
+    const std::string value = line.substr(space + 1);
+    out[line.substr(0, space)] = value == "+Inf" ? HUGE_VAL : std::stod(value);
+  }
+  return out;
+}
+
+ProbeResult failedResult(const std::string& name) {
+  ProbeResult r = okResult(name);
+  r.success = false;
+  r.reason = FailureReason::Timeout;
+  r.duration_seconds = 10;
+  r.http.resize(1);
+  r.http[0].success = false;
+  r.http[0].status_code = 0;
+  r.http[0].phases = {0.001, 0.0002};
+  r.http[0].tls.reset();
+  ModuleCheck module;
+  module.module = "example.com/m\"q";  // a label value that needs escaping
+  module.requested = "latest";
+  module.version = "v1.0.0";
+  module.info_time = 1600000000.5;
+  module.steps = {{ModuleStep::Info, 0.01, 200, true}, {ModuleStep::Zip, 0.2, 200, true}};
+  r.modules = {module};
+  return r;
+}
+
+TEST(ProbeCollectorTest, RenderTextHasExactlyTheSamplesOfCollect) {
+  for (const HistogramScope scope : {HistogramScope::PerTarget, HistogramScope::PerKind}) {
+    SCOPED_TRACE(toString(scope));
+    ProbeCollector collector(BuildInfo{"1.2.3", "abc", "8.0", "1.18", "3.0"});
+    collector.setHistogramScope(scope);
+    collector.setTargets({target("a"), target("b"), target("never-ran")});
+    collector.setConfigReload(true, 1700000000.25);
+    collector.setGoEnvLint(1, 2);
+    collector.observeSchedulerLag(0.0123);
+    collector.record(okResult("a"));
+    collector.record(okResult("b"));
+    collector.record(failedResult("b"));
+    const std::string text = collector.renderText();
+    EXPECT_EQ(samples(text), samples(render(collector)));
+    EXPECT_THAT(text, HasSubstr("module=\"example.com/m\\\"q\""));
+    EXPECT_THAT(text, HasSubstr("# TYPE gomodprobe_probe_duration_seconds histogram\n"));
+  }
+}
+
+TEST(ProbeCollectorTest, PerKindHistogramsHaveNoTargetLabel) {
+  ProbeCollector collector(currentBuildInfo());
+  collector.setHistogramScope(HistogramScope::PerKind);
+  collector.setTargets({target("a"), target("b")});
+  collector.record(okResult("a"));
+  collector.record(okResult("b"));
+  collector.record(failedResult("b"));
+  const std::string text = collector.renderText();
+  // Both targets' runs in one histogram of their kind.
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_duration_seconds_count{kind=\"goproxy\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_phase_duration_seconds_count{kind=\"goproxy\","
+                              "phase=\"processing\",http_version=\"2\"} 2\n"));
+  // Module steps stay per target (the latency SLO rules use them).
+  EXPECT_THAT(text, HasSubstr("gomodprobe_module_fetch_duration_seconds_count{target=\"b\","
+                              "step=\"zip\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("gomodprobe_probe_duration_seconds_count{target=")));
+  EXPECT_THAT(text, Not(HasSubstr("gomodprobe_phase_duration_seconds_count{target=")));
+  // Per target: counters and last-run gauges stay.
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probes_total{target=\"b\",kind=\"goproxy\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_last_duration_seconds{target=\"b\","
+                              "kind=\"goproxy\"} 10\n"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_success{target=\"a\",kind=\"goproxy\"} 1\n"));
+
+  // Back to per target: the kind histograms go, new runs land per target.
+  collector.setHistogramScope(HistogramScope::PerTarget);
+  collector.record(okResult("a"));
+  const std::string after = collector.renderText();
+  EXPECT_THAT(after, Not(HasSubstr("{kind=\"goproxy\"}")));
+  EXPECT_THAT(after, HasSubstr("gomodprobe_probe_duration_seconds_count{target=\"a\","
+                               "kind=\"goproxy\"} 1\n"));
 }
 
 }  // namespace
