@@ -224,6 +224,10 @@ class FetchImpl final : public Fetch, public std::enable_shared_from_this<FetchI
       // of curl parsing the CA file again for this connection.
       curl_easy_setopt(easy, CURLOPT_CAINFO, nullptr);
       curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
+      // Off: curl's own cached store (CURLOPT_CA_CACHE_TIMEOUT, kept per multi handle and keyed
+      // by CAINFO, here null for every request) would replace ours after onSslContext, so the
+      // first TLS target's anchors would be used for every later one.
+      curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
       curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &FetchImpl::onSslContext);
       curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this);
     } else if (!request_.ca_file.empty()) {
