@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
+#include <string>
+#include <system_error>
 
 namespace gomodprobe::net {
 
@@ -28,7 +29,8 @@ std::uint32_t epollEvents(bool readable, bool writable) {
          (writable ? static_cast<std::uint32_t>(EPOLLOUT) : 0U);
 }
 
-long msUntil(std::chrono::steady_clock::time_point when, std::chrono::steady_clock::time_point now) {
+long msUntil(std::chrono::steady_clock::time_point when,
+             std::chrono::steady_clock::time_point now) {
   if (when <= now) return 0;
   return static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(when - now).count());
 }
@@ -55,14 +57,14 @@ EventLoop::EventLoop(const Clock& clock)
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       multi_(curl_multi_init()) {
-  if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
-  if (!wake_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  if (!epoll_) throw std::runtime_error("epoll_create1: " + std::system_category().message(errno));
+  if (!wake_) throw std::runtime_error("eventfd: " + std::system_category().message(errno));
   if (!multi_) throw std::runtime_error("curl_multi_init failed");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = wake_.get();
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) {
-    throw std::runtime_error(std::string("epoll_ctl(eventfd): ") + std::strerror(errno));
+    throw std::runtime_error("epoll_ctl(eventfd): " + std::system_category().message(errno));
   }
   curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, &EventLoop::onCurlSocket);
   curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETDATA, this);
@@ -197,7 +199,8 @@ ares_channel EventLoop::resolverChannel(const ResolverSpec& resolver, std::strin
   options.sock_state_cb_data = slot.get();
   ares_channel raw = nullptr;
   int rc = ares_init_options(
-      &raw, &options, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB);
+      &raw, &options,
+      ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB);
   if (rc != ARES_SUCCESS) {
     if (error != nullptr) *error = std::string("c-ares init: ") + ares_strerror(rc);
     return nullptr;
@@ -391,8 +394,8 @@ void EventLoop::dispatch(int fd, std::uint32_t events) {
     ares_process_fd(interest.ares, readable ? fd : ARES_SOCKET_BAD, out ? fd : ARES_SOCKET_BAD);
   }
   if (interest.curl_what != 0) {
-    int mask = (in ? CURL_CSELECT_IN : 0) | (out ? CURL_CSELECT_OUT : 0) |
-               (failed ? CURL_CSELECT_ERR : 0);
+    int mask =
+        (in ? CURL_CSELECT_IN : 0) | (out ? CURL_CSELECT_OUT : 0) | (failed ? CURL_CSELECT_ERR : 0);
     int running = 0;
     curl_multi_socket_action(multi_.get(), fd, mask, &running);
   }

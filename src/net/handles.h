@@ -2,7 +2,6 @@
 
 #include <ares.h>
 #include <curl/curl.h>
-
 #include <unistd.h>
 
 #include <memory>

@@ -39,10 +39,11 @@ CurlEasy easyFor(const std::string& url) {
   curl_easy_setopt(easy.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy.get(), CURLOPT_PROXY, "");
-  curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION,
-                   +[](char* /*data*/, size_t size, size_t count, void* /*user*/) -> size_t {
-                     return size * count;
-                   });
+  curl_easy_setopt(
+      easy.get(), CURLOPT_WRITEFUNCTION,
+      +[](char* /*data*/, size_t size, size_t count, void* /*user*/) -> size_t {
+        return size * count;
+      });
   return easy;
 }
 
@@ -54,9 +55,8 @@ TEST_F(EventLoopTest, TimersRunInOrderAndCancelledOnesDoNot) {
     loop_.stop();
   });
   loop_.addTimer(now + std::chrono::milliseconds(5), [&] { ran.push_back(1); });
-  const auto cancelled = loop_.addTimer(now + std::chrono::milliseconds(10), [&] {
-    ran.push_back(99);
-  });
+  const auto cancelled =
+      loop_.addTimer(now + std::chrono::milliseconds(10), [&] { ran.push_back(99); });
   loop_.cancelTimer(cancelled);
   loop_.run();
   EXPECT_EQ(ran, (std::vector<int>{1, 2}));
