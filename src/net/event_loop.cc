@@ -1,10 +1,14 @@
 #include "net/event_loop.h"
 
-#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <stdexcept>
+#include <string>
+#include <system_error>
 
 namespace gomodprobe::net {
 
@@ -14,8 +18,22 @@ namespace {
 // The probe's own deadline still cuts a lookup short (reason dns_timeout).
 constexpr int kAresTimeoutMs = 1000;
 constexpr int kAresTries = 2;
-// Upper bound of one poll, so that stop() and posted tasks are noticed even if a wakeup is lost.
-constexpr long kMaxPollMs = 1000;
+// Upper bound of one wait, so that c-ares and curl timeouts are re-checked even if a timer
+// callback was missed.
+constexpr long kMaxWaitMs = 1000;
+// Ready descriptors taken per epoll_wait; more stay ready (level triggered) for the next one.
+constexpr int kMaxEvents = 256;
+
+std::uint32_t epollEvents(bool readable, bool writable) {
+  return (readable ? static_cast<std::uint32_t>(EPOLLIN) : 0U) |
+         (writable ? static_cast<std::uint32_t>(EPOLLOUT) : 0U);
+}
+
+long msUntil(std::chrono::steady_clock::time_point when,
+             std::chrono::steady_clock::time_point now) {
+  if (when <= now) return 0;
+  return static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(when - now).count());
+}
 
 }  // namespace
 
@@ -34,13 +52,32 @@ NetLibraries::~NetLibraries() {
   curl_global_cleanup();
 }
 
-EventLoop::EventLoop(const Clock& clock) : clock_(clock), multi_(curl_multi_init()) {
+EventLoop::EventLoop(const Clock& clock)
+    : clock_(clock),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      multi_(curl_multi_init()) {
+  if (!epoll_) throw std::runtime_error("epoll_create1: " + std::system_category().message(errno));
+  if (!wake_) throw std::runtime_error("eventfd: " + std::system_category().message(errno));
   if (!multi_) throw std::runtime_error("curl_multi_init failed");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_.get();
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) {
+    throw std::runtime_error("epoll_ctl(eventfd): " + std::system_category().message(errno));
+  }
+  curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, &EventLoop::onCurlSocket);
+  curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, &EventLoop::onCurlTimer);
+  curl_multi_setopt(multi_.get(), CURLMOPT_TIMERDATA, this);
 }
 
 EventLoop::~EventLoop() {
   for (auto& [easy, done] : transfers_) curl_multi_remove_handle(multi_.get(), easy);
   transfers_.clear();
+  // Closing cached connections may still call the socket callback: do it while fds_ and the
+  // epoll descriptor exist.
+  multi_.reset();
   // Destroying channels runs pending c-ares callbacks with ARES_EDESTRUCTION, which free their
   // request state; they must not touch the loop any more (the probes guard with weak_ptr).
   channels_.clear();
@@ -57,7 +94,7 @@ void EventLoop::run() {
     }
     runPostedTasks();
     runDueTimers();
-    pollOnce();
+    waitOnce();
     drainCurlMessages();
   }
 }
@@ -67,7 +104,8 @@ void EventLoop::stop() {
     std::lock_guard lock(mutex_);
     stop_requested_ = true;
   }
-  curl_multi_wakeup(multi_.get());
+  const std::uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 void EventLoop::post(Task task) {
@@ -75,7 +113,9 @@ void EventLoop::post(Task task) {
     std::lock_guard lock(mutex_);
     posted_.push_back(std::move(task));
   }
-  curl_multi_wakeup(multi_.get());
+  const std::uint64_t one = 1;
+  // EAGAIN (counter saturated) still leaves the eventfd readable: the wakeup is not lost.
+  (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 bool EventLoop::addTransfer(CURL* easy, TransferDone done) {
@@ -115,50 +155,150 @@ EventLoop::WatchId EventLoop::watchFd(int fd, bool readable, bool writable, FdCa
   const WatchId id = next_watch_id_++;
   FdWatch watch;
   watch.fd = fd;
-  watch.events =
-      static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) | (writable ? CURL_WAIT_POLLOUT : 0));
+  watch.readable = readable;
+  watch.writable = writable;
   watch.callback = std::move(callback);
   fd_watches_.emplace(id, std::move(watch));
+  fds_[fd].watch = id;
+  syncFd(fd);
   return id;
 }
 
 void EventLoop::updateFd(WatchId id, bool readable, bool writable) {
   auto it = fd_watches_.find(id);
   if (it == fd_watches_.end()) return;
-  it->second.events =
-      static_cast<short>((readable ? CURL_WAIT_POLLIN : 0) | (writable ? CURL_WAIT_POLLOUT : 0));
+  it->second.readable = readable;
+  it->second.writable = writable;
+  syncFd(it->second.fd);
 }
 
-void EventLoop::unwatchFd(WatchId id) { fd_watches_.erase(id); }
+void EventLoop::unwatchFd(WatchId id) {
+  auto it = fd_watches_.find(id);
+  if (it == fd_watches_.end()) return;
+  const int fd = it->second.fd;
+  fd_watches_.erase(it);
+  if (auto interest = fds_.find(fd); interest != fds_.end() && interest->second.watch == id) {
+    interest->second.watch = 0;
+    syncFd(fd);
+  }
+}
 
 ares_channel EventLoop::resolverChannel(const ResolverSpec& resolver, std::string* error) {
   const std::string key = resolver.label();
-  if (auto it = channels_.find(key); it != channels_.end()) return it->second.get();
+  if (auto it = channels_.find(key); it != channels_.end()) return it->second.channel.get();
 
+  auto slot = std::make_unique<AresSlot>();
+  slot->loop = this;
   ares_options options{};
   options.timeout = kAresTimeoutMs;
   options.tries = kAresTries;
   // Report what the resolver said (SERVFAIL, REFUSED) instead of retrying other servers and
   // ending with "could not contact": the probe is about this resolver's answer.
   options.flags = ARES_FLAG_NOCHECKRESP;
+  options.sock_state_cb = &EventLoop::onAresSocketState;
+  options.sock_state_cb_data = slot.get();
   ares_channel raw = nullptr;
-  int rc = ares_init_options(&raw, &options, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+  int rc = ares_init_options(
+      &raw, &options,
+      ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB);
   if (rc != ARES_SUCCESS) {
     if (error != nullptr) *error = std::string("c-ares init: ") + ares_strerror(rc);
     return nullptr;
   }
-  AresChannel channel(raw);
+  slot->channel = raw;
+  ResolverChannel entry{std::move(slot), AresChannel(raw)};
   if (!resolver.system) {
     const bool v6 = resolver.address.find(':') != std::string::npos;
     const std::string csv = (v6 ? "[" + resolver.address + "]" : resolver.address) + ":" +
                             std::to_string(resolver.port);
-    rc = ares_set_servers_ports_csv(channel.get(), csv.c_str());
+    rc = ares_set_servers_ports_csv(entry.channel.get(), csv.c_str());
     if (rc != ARES_SUCCESS) {
       if (error != nullptr) *error = std::string("c-ares servers: ") + ares_strerror(rc);
       return nullptr;
     }
   }
-  return channels_.emplace(key, std::move(channel)).first->second.get();
+  return channels_.emplace(key, std::move(entry)).first->second.channel.get();
+}
+
+int EventLoop::onCurlSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* loop,
+                            void* /*socketp*/) {
+  auto* self = static_cast<EventLoop*>(loop);
+  if (what == CURL_POLL_REMOVE) {
+    auto it = self->fds_.find(fd);
+    if (it == self->fds_.end()) return 0;
+    it->second.curl_what = 0;
+  } else {
+    self->fds_[fd].curl_what = what;
+  }
+  self->syncFd(fd);
+  return 0;
+}
+
+int EventLoop::onCurlTimer(CURLM* /*multi*/, long timeout_ms, void* loop) {
+  auto* self = static_cast<EventLoop*>(loop);
+  if (timeout_ms < 0) {
+    self->curl_deadline_.reset();
+  } else {
+    self->curl_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  return 0;
+}
+
+void EventLoop::onAresSocketState(void* slot, ares_socket_t fd, int readable, int writable) {
+  auto* ares_slot = static_cast<AresSlot*>(slot);
+  EventLoop* self = ares_slot->loop;
+  if (readable == 0 && writable == 0) {
+    auto it = self->fds_.find(fd);
+    if (it == self->fds_.end()) return;
+    it->second.ares = nullptr;
+    it->second.ares_read = it->second.ares_write = false;
+  } else {
+    FdInterest& interest = self->fds_[fd];
+    // During ares_init_options the slot's channel is not known yet; c-ares opens sockets only for
+    // queries, so by then it is.
+    interest.ares = ares_slot->channel;
+    interest.ares_read = readable != 0;
+    interest.ares_write = writable != 0;
+  }
+  self->syncFd(fd);
+}
+
+void EventLoop::syncFd(int fd) {
+  auto it = fds_.find(fd);
+  if (it == fds_.end()) return;
+  FdInterest& interest = it->second;
+  bool watch_read = false;
+  bool watch_write = false;
+  if (interest.watch != 0) {
+    if (auto w = fd_watches_.find(interest.watch); w != fd_watches_.end()) {
+      watch_read = w->second.readable;
+      watch_write = w->second.writable;
+    } else {
+      interest.watch = 0;
+    }
+  }
+  const bool read = watch_read || interest.ares_read || (interest.curl_what & CURL_POLL_IN) != 0;
+  const bool write =
+      watch_write || interest.ares_write || (interest.curl_what & CURL_POLL_OUT) != 0;
+  const std::uint32_t wanted = epollEvents(read, write);
+  if (wanted != interest.registered) {
+    epoll_event ev{};
+    ev.events = wanted;
+    ev.data.fd = fd;
+    if (wanted == 0) {
+      // The owner may already have closed it (which removed it from epoll): ENOENT/EBADF are fine.
+      (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    } else if (interest.registered == 0) {
+      if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) {
+        (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+      }
+    } else if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+      // Closed and reopened under the same number since it was registered.
+      (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    }
+    interest.registered = wanted;
+  }
+  if (interest.curl_what == 0 && interest.ares == nullptr && interest.watch == 0) fds_.erase(it);
 }
 
 void EventLoop::runPostedTasks() {
@@ -182,86 +322,83 @@ void EventLoop::runDueTimers() {
   for (auto& [id, task] : due) task();
 }
 
-void EventLoop::pollOnce() {
-  // Gather c-ares sockets and the earliest c-ares / timer deadline.
-  std::vector<curl_waitfd> extra;
-  std::vector<ares_channel> owners;
-  long timeout_ms = kMaxPollMs;
-  for (auto& [key, channel] : channels_) {
-    std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> socks{};
-    const int bits = ares_getsock(channel.get(), socks.data(), ARES_GETSOCK_MAXNUM);
-    bool active = false;
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-      curl_waitfd wfd{};
-      wfd.fd = socks[static_cast<std::size_t>(i)];
-      if (ARES_GETSOCK_READABLE(bits, i)) wfd.events |= CURL_WAIT_POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bits, i)) wfd.events |= CURL_WAIT_POLLOUT;
-      if (wfd.events == 0) continue;
-      extra.push_back(wfd);
-      owners.push_back(channel.get());
-      active = true;
-    }
-    if (active) {
-      timeval max_tv{0, static_cast<suseconds_t>(kMaxPollMs * 1000)};
-      timeval tv{};
-      const timeval* next = ares_timeout(channel.get(), &max_tv, &tv);
-      const long ms = next->tv_sec * 1000 + (next->tv_usec + 999) / 1000;
-      timeout_ms = std::min(timeout_ms, ms);
-    }
-  }
-  const std::size_t ares_fds = extra.size();
-  std::vector<WatchId> watch_ids;
-  for (const auto& [id, watch] : fd_watches_) {
-    if (watch.events == 0) continue;
-    curl_waitfd wfd{};
-    wfd.fd = watch.fd;
-    wfd.events = watch.events;
-    extra.push_back(wfd);
-    watch_ids.push_back(id);
-  }
-  if (!timers_.empty()) {
-    const auto until = timers_.begin()->first - clock_.steadyNow();
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until).count();
-    timeout_ms = std::clamp<long>(static_cast<long>(ms), 0, timeout_ms);
-  }
+long EventLoop::waitTimeoutMs() {
   {
     std::lock_guard lock(mutex_);
-    if (!posted_.empty() || stop_requested_) timeout_ms = 0;
+    if (!posted_.empty() || stop_requested_) return 0;
+  }
+  long timeout_ms = kMaxWaitMs;
+  if (curl_deadline_) {
+    timeout_ms = std::min(timeout_ms, msUntil(*curl_deadline_, std::chrono::steady_clock::now()));
+  }
+  if (!timers_.empty()) {
+    timeout_ms = std::min(timeout_ms, msUntil(timers_.begin()->first, clock_.steadyNow()));
+  }
+  for (auto& [key, resolver] : channels_) {
+    timeval max_tv{0, static_cast<suseconds_t>(timeout_ms * 1000)};
+    timeval tv{};
+    const timeval* next = ares_timeout(resolver.channel.get(), &max_tv, &tv);
+    timeout_ms = std::min(timeout_ms, next->tv_sec * 1000 + (next->tv_usec + 999) / 1000);
+  }
+  return timeout_ms;
+}
+
+void EventLoop::waitOnce() {
+  std::array<epoll_event, kMaxEvents> events{};
+  const int ready =
+      ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, static_cast<int>(waitTimeoutMs()));
+  for (int i = 0; i < ready; ++i) {
+    const epoll_event& ev = events[static_cast<std::size_t>(i)];
+    if (ev.data.fd == wake_.get()) {
+      std::uint64_t count = 0;
+      (void)!::read(wake_.get(), &count, sizeof count);
+      continue;
+    }
+    dispatch(ev.data.fd, ev.events);
   }
 
-  int ready = 0;
-  curl_multi_poll(multi_.get(), extra.data(), static_cast<unsigned>(extra.size()),
-                  static_cast<int>(timeout_ms), &ready);
-
-  for (std::size_t i = 0; i < ares_fds; ++i) {
-    const short revents = extra[i].revents;
-    if (revents == 0) continue;
-    const bool readable = (revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0;
-    const bool writable = (revents & CURL_WAIT_POLLOUT) != 0;
-    // POLLERR/POLLHUP are reported as readable so that c-ares notices the closed socket.
-    ares_process_fd(owners[i], readable || !writable ? extra[i].fd : ARES_SOCKET_BAD,
-                    writable ? extra[i].fd : ARES_SOCKET_BAD);
-  }
   // Let c-ares expire its own timeouts (and resend) even when no socket was ready.
-  for (auto& [key, channel] : channels_) {
-    ares_process_fd(channel.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  for (auto& [key, resolver] : channels_) {
+    ares_process_fd(resolver.channel.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
   }
-
-  // Watched descriptors: a callback may unwatch others, so look each one up again.
-  for (std::size_t i = 0; i < watch_ids.size(); ++i) {
-    const short revents = extra[ares_fds + i].revents;
-    if (revents == 0) continue;
-    auto it = fd_watches_.find(watch_ids[i]);
-    if (it == fd_watches_.end()) continue;
-    FdReady ready_for;
-    ready_for.readable = (revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0;
-    ready_for.writable = (revents & CURL_WAIT_POLLOUT) != 0;
-    FdCallback callback = it->second.callback;  // the callback may unwatch itself
-    callback(ready_for);
+  if (curl_deadline_ && *curl_deadline_ <= std::chrono::steady_clock::now()) {
+    curl_deadline_.reset();  // curl sets a new one from inside socket_action if it needs one
+    int running = 0;
+    curl_multi_socket_action(multi_.get(), CURL_SOCKET_TIMEOUT, 0, &running);
   }
+}
 
-  int running = 0;
-  curl_multi_perform(multi_.get(), &running);
+void EventLoop::dispatch(int fd, std::uint32_t events) {
+  auto it = fds_.find(fd);
+  if (it == fds_.end()) return;
+  // Copy: each callback below may change or erase the entry.
+  const FdInterest interest = it->second;
+  const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+  const bool in = (events & (EPOLLIN | EPOLLPRI)) != 0;
+  const bool out = (events & EPOLLOUT) != 0;
+
+  if (interest.watch != 0) {
+    if (auto w = fd_watches_.find(interest.watch); w != fd_watches_.end()) {
+      FdReady ready_for;
+      ready_for.readable = in || (failed && w->second.readable);
+      ready_for.writable = out || (failed && w->second.writable);
+      if (ready_for.readable || ready_for.writable) {
+        FdCallback callback = w->second.callback;  // the callback may unwatch itself
+        callback(ready_for);
+      }
+    }
+  }
+  if (interest.ares != nullptr && (in || out || failed)) {
+    // An error or hang-up counts as readable so that c-ares notices the closed socket.
+    const bool readable = in || failed || !out;
+    ares_process_fd(interest.ares, readable ? fd : ARES_SOCKET_BAD, out ? fd : ARES_SOCKET_BAD);
+  }
+  if (interest.curl_what != 0) {
+    int mask =
+        (in ? CURL_CSELECT_IN : 0) | (out ? CURL_CSELECT_OUT : 0) | (failed ? CURL_CSELECT_ERR : 0);
+    int running = 0;
+    curl_multi_socket_action(multi_.get(), fd, mask, &running);
+  }
 }
 
 void EventLoop::drainCurlMessages() {
