@@ -86,7 +86,7 @@ class YamlTreeBuilder final : public YAML::EventHandler {
                     YamlNode::Type type) {
     if (tree_.nodes_.size() >= kMaxSize) throw YAML::ParserException(mark, "too many YAML nodes");
     const auto index = static_cast<std::uint32_t>(tree_.nodes_.size());
-    YamlTree::NodeData& node = tree_.nodes_.emplace_back();
+    YamlTree::NodeData& node = tree_.nodes_.emplaceBack();
     node.mark = mark;
     node.tag = tagIndex(tag);
     node.type = type;
@@ -120,8 +120,7 @@ class YamlTreeBuilder final : public YAML::EventHandler {
     YamlTree::NodeData& node = tree_.nodes_[collection.node];
     node.first = static_cast<std::uint32_t>(tree_.children_.size());
     node.count = static_cast<std::uint32_t>(collection.children.size());
-    tree_.children_.insert(tree_.children_.end(), collection.children.begin(),
-                           collection.children.end());
+    for (const std::uint32_t child : collection.children) tree_.children_.emplaceBack() = child;
     complete(collection.node);
   }
 

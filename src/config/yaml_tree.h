@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +12,31 @@
 namespace gomodprobe::config {
 
 class YamlTree;
+
+namespace yaml_detail {
+
+/// An append-only array in blocks of kBlock elements, each allocated when the previous one is
+/// full. Growing never copies (a vector holds its old and new block while it doubles), and the
+/// blocks are large, so that once freed they are whole pages malloc can return, not holes
+/// between the allocations made while the array lived (std::deque's 512-byte chunks are).
+template <typename T, std::size_t kBlock>
+class BlockArray {
+ public:
+  T& emplaceBack() {
+    if (blocks_.empty() || blocks_.back().size() == kBlock) blocks_.emplace_back().reserve(kBlock);
+    ++size_;
+    return blocks_.back().emplace_back();
+  }
+  [[nodiscard]] T& operator[](std::size_t i) { return blocks_[i / kBlock][i % kBlock]; }
+  [[nodiscard]] const T& operator[](std::size_t i) const { return blocks_[i / kBlock][i % kBlock]; }
+  [[nodiscard]] std::size_t size() const { return size_; }
+
+ private:
+  std::vector<std::vector<T>> blocks_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace yaml_detail
 
 /// One node of a YamlTree: a cheap handle (the tree and an index), valid while the tree lives.
 /// Types, marks, tags and scalar text are those yaml-cpp's YAML::Load gives the same document
@@ -97,12 +121,10 @@ class YamlTree {
     YamlNode::Type type = YamlNode::Type::Null;
   };
 
-  // Chunked containers: growing never copies what is already there, so the peak stays near the
-  // final size (a vector would hold the old and the new block while it doubles).
-  std::deque<NodeData> nodes_;
-  std::deque<std::uint32_t> children_;
-  std::string text_;               // all scalar texts, back to back
-  std::vector<std::string> tags_;  // distinct tags (a handful)
+  yaml_detail::BlockArray<NodeData, 8192> nodes_;           // blocks of 224 KB
+  yaml_detail::BlockArray<std::uint32_t, 32768> children_;  // blocks of 128 KB
+  std::string text_;                                        // all scalar texts, back to back
+  std::vector<std::string> tags_;                           // distinct tags (a handful)
   std::optional<std::uint32_t> root_;
   std::optional<YAML::Mark> second_;
 };
