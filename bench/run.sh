@@ -21,6 +21,9 @@ if command -v prometheus-blackbox-exporter >/dev/null; then
 else
   echo "== compare_blackbox, timing_accuracy: skipped (prometheus-blackbox-exporter not installed)"
 fi
+# Daemon RSS at start and reload with 10,000 targets (about 1 minute).
+echo "== reload_rss"
+python3 bench/reload_rss.py || status=1
 # 10,000 loopback HTTPS targets at 60 s, then half of them black-holed (about 15 minutes).
 echo "== scale"
 python3 bench/scale.py || status=1

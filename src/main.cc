@@ -209,7 +209,8 @@ int runDaemon(const std::string& config_file, const std::string& listen,
   if (const auto period = service.watchdogPeriod()) {
     agent.setHeartbeat(*period, [&service] { service.watchdogPing(); });
   }
-  agent.start(config);
+  const std::size_t target_count = config.targets.size();
+  agent.start(std::move(config));  // the agent keeps the targets; no second copy
 
   std::mutex reload_mutex;
   std::string listening;  // "listening on ADDRESS (port N)"; guarded by reload_mutex
@@ -219,11 +220,14 @@ int runDaemon(const std::string& config_file, const std::string& listen,
     service.reloading();
     try {
       Config next = loadConfig(config_file, go_env);
-      agent.applyConfig(next);
+      const std::size_t count = next.targets.size();
+      agent.applyConfig(std::move(next));
+      // The parse and the replaced targets leave freed pages behind: return them.
+      malloc_trim(0);
       exportGoEnvLint(*collector, go_env);
       collector->setConfigReload(true, gomodprobe::toUnixSeconds(clock.systemNow()));
-      log->info("config reloaded: {} targets", next.targets.size());
-      status = fmt::format("{} targets, {}", next.targets.size(), listening);
+      log->info("config reloaded: {} targets", count);
+      status = fmt::format("{} targets, {}", count, listening);
       service.reloaded(status);
       return {};
     } catch (const cfg::ConfigError& e) {
@@ -244,17 +248,15 @@ int runDaemon(const std::string& config_file, const std::string& listen,
     agent.stop();
     return 1;
   }
-  log->info("gomodprobe {} started: {} targets, listening on {}", GOMODPROBE_VERSION,
-            config.targets.size(), listen);
+  log->info("gomodprobe {} started: {} targets, listening on {}", GOMODPROBE_VERSION, target_count,
+            listen);
   {
     std::lock_guard lock(reload_mutex);
     listening = fmt::format("listening on {} (port {})", listen, server->port());
-    status = fmt::format("{} targets, {}", config.targets.size(), listening);
+    status = fmt::format("{} targets, {}", target_count, listening);
     service.ready(status);
   }
-  // The agent has its own copy; parsing a large config leaves freed pages behind (yaml-cpp's
-  // node tree): return them.
-  config = Config{};
+  // Parsing a large config leaves freed pages behind (the YAML tree): return them.
   malloc_trim(0);
 
   for (;;) {

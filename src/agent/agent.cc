@@ -28,20 +28,22 @@ Agent::Agent(const Clock& clock, metrics::ProbeCollector& collector, probe::Prob
 
 Agent::~Agent() { stop(); }
 
-void Agent::start(const Config& config) {
-  applyConfig(config);
+void Agent::start(Config config) {
+  applyConfig(std::move(config));
   thread_ = std::thread([this] { loop_.run(); });
 }
 
-void Agent::applyConfig(const Config& config) {
+void Agent::applyConfig(Config config) {
+  // Shared, not copied, into the task: the loop moves its targets into targets_.
+  auto shared = std::make_shared<Config>(std::move(config));
   if (!thread_.joinable()) {  // start(): the loop installs it first thing
-    loop_.post([this, config] { install(config); });
+    loop_.post([this, shared] { install(*shared); });
     return;
   }
   auto installed = std::make_shared<std::promise<void>>();
   std::future<void> done = installed->get_future();
-  loop_.post([this, config, installed] {
-    install(config);
+  loop_.post([this, shared, installed] {
+    install(*shared);
     installed->set_value();
   });
   done.wait();
@@ -72,9 +74,7 @@ void Agent::beat() {
   });
 }
 
-void Agent::install(const Config& config) {
-  targets_.clear();
-  for (const auto& target : config.targets) targets_.emplace(target.name, target);
+void Agent::install(Config& config) {
   scheduler_.setMaxConcurrent(config.global.max_concurrent_probes);
   scheduler_.setTargets(scheduleOf(config));
   collector_.setHistogramScope(config.global.histograms);
@@ -82,6 +82,13 @@ void Agent::install(const Config& config) {
   collector_.setInFlight(scheduler_.inFlight());
   logging::get("agent")->info("config installed: {} targets from {}", config.targets.size(),
                               config.source);
+  targets_.clear();
+  for (TargetConfig& target : config.targets) {
+    std::string name = target.name;
+    targets_.emplace(std::move(name), std::move(target));
+  }
+  config.targets.clear();
+  config.targets.shrink_to_fit();
   rearm();
 }
 

@@ -1,8 +1,8 @@
 #include "config/config_loader.h"
 
 #include <arpa/inet.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +16,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "config/secret_file.h"
+#include "config/yaml_tree.h"
 #include "sumdb/encoding.h"
 #include "sumdb/note.h"
 
@@ -310,91 +312,23 @@ std::string inQuotes(std::string_view text) { return "\"" + std::string(text) + 
 // YAML walking with positions.
 
 struct Entry {
-  YAML::Node key;
-  YAML::Node value;
+  YamlNode key;
+  YamlNode value;
   std::string name;
 };
 
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
+std::string describe(const YamlNode& node) {
+  switch (node.type()) {
+    case YamlNode::Type::Scalar:
       return "a scalar";
-    case YAML::NodeType::Sequence:
+    case YamlNode::Type::Sequence:
       return "a list";
-    case YAML::NodeType::Map:
+    case YamlNode::Type::Map:
       return "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
+    case YamlNode::Type::Null:
       break;
   }
   return "nothing";
-}
-
-/// Records where each document and its root node start; builds nothing.
-class DocumentCounter final : public YAML::EventHandler {
- public:
-  struct Document {
-    YAML::Mark start;  ///< the document's first token (e.g. "---")
-    YAML::Mark root;   ///< its root node
-  };
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    documents.push_back({mark, mark});
-    root_seen_ = false;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { node(mark); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { node(mark); }
-  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
-                const std::string& /*value*/) override {
-    node(mark);
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
-                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
-    node(mark);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
-                  YAML::EmitterStyle::value /*style*/) override {
-    node(mark);
-  }
-  void OnMapEnd() override {}
-  std::vector<Document> documents;
-
- private:
-  void node(const YAML::Mark& mark) {
-    if (root_seen_ || documents.empty()) return;
-    documents.back().root = mark;
-    root_seen_ = true;
-  }
-  bool root_seen_ = false;
-};
-
-/// The first document of a YAML text, and where a second one starts if there is one.
-struct LoadedYaml {
-  std::optional<YAML::Node> first;
-  std::optional<YAML::Mark> second;
-};
-
-/// Replaces YAML::LoadAll, which in yaml-cpp < 0.8 loops forever, allocating, on a stray token
-/// such as a lone "," (jbeder/yaml-cpp#1040, fixed by #1319; found by fuzzing): the parser
-/// reports a new empty document on every call without consuming the token. Here at most two
-/// documents are scanned; a second document that starts where the first did (no progress) is
-/// that bug and reported as a syntax error. Throws YAML::Exception.
-LoadedYaml loadAtMostTwoDocuments(std::string_view yaml) {
-  std::istringstream scan{std::string(yaml)};
-  YAML::Parser parser(scan);
-  DocumentCounter counter;
-  while (counter.documents.size() < 2 && parser.HandleNextDocument(counter)) {
-  }
-  const auto& documents = counter.documents;
-  if (documents.size() == 2 && documents[1].start.pos == documents[0].start.pos) {
-    throw YAML::ParserException(documents[1].start, "unexpected token (not valid YAML here)");
-  }
-  LoadedYaml loaded;
-  if (documents.empty()) return loaded;
-  loaded.first = YAML::Load(std::string(yaml));
-  if (documents.size() == 2) loaded.second = documents[1].root;
-  return loaded;
 }
 
 class Parser {
@@ -402,25 +336,26 @@ class Parser {
   Parser(const std::string& source, const EnvLookup& env) : source_(source), env_(env) {}
 
   Config parse(std::string_view yaml) {
-    LoadedYaml loaded;
+    std::optional<YamlTree> tree;
     try {
-      loaded = loadAtMostTwoDocuments(yaml);
+      tree.emplace(YamlTree::parse(yaml));
     } catch (const YAML::Exception& e) {
       failAt(e.mark, e.msg);
     }
     Config config;
     config.source = source_;
-    if (!loaded.first) {
+    const std::optional<YamlNode> loaded = tree->root();
+    if (!loaded) {
       return config;
     }
-    if (loaded.second) {
-      failAt(*loaded.second, "expected a single YAML document");
+    if (tree->secondDocument()) {
+      failAt(*tree->secondDocument(), "expected a single YAML document");
     }
-    const YAML::Node& root = *loaded.first;
-    if (root.IsNull()) {
+    const YamlNode root = *loaded;
+    if (root.isNull()) {
       return config;
     }
-    if (!root.IsMap()) {
+    if (!root.isMap()) {
       fail(root, "the top level must be a map, got " + describe(root));
     }
     const auto fields = readFields(root, "at the top level", {"global", "targets"});
@@ -449,39 +384,38 @@ class Parser {
     }
     throw ConfigError(source_, mark.line + 1, mark.column + 1, message);
   }
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
-    failAt(node.Mark(), message);
+  [[noreturn]] void fail(const YamlNode& node, const std::string& message) const {
+    failAt(node.mark(), message);
   }
   // A null value ("key:" with nothing after it) carries the mark of the next token, so point at
   // its key instead.
   [[noreturn]] void failAtValue(const Entry& entry, const std::string& message) const {
-    fail(entry.value.IsNull() ? entry.key : entry.value, message);
+    fail(entry.value.isNull() ? entry.key : entry.value, message);
   }
 
   // The entries of a map, in document order; duplicate and non-string keys are errors.
-  [[nodiscard]] std::vector<Entry> readEntries(const YAML::Node& map,
-                                               std::string_view where) const {
+  [[nodiscard]] std::vector<Entry> readEntries(const YamlNode& map, std::string_view where) const {
     std::vector<Entry> entries;
-    std::map<std::string, YAML::Mark> seen;
-    for (const auto& pair : map) {
-      // Copies: the iterator's pair is a proxy, and Node copies share the document anyway.
-      const YAML::Node key = pair.first;
-      if (!key.IsScalar()) {
+    entries.reserve(map.size());
+    std::map<std::string_view, YAML::Mark> seen;
+    for (std::size_t i = 0; i < map.size(); ++i) {
+      const YamlNode key = map.key(i);
+      if (!key.isScalar()) {
         fail(key, "keys " + std::string(where) + " must be strings, got " + describe(key));
       }
-      const std::string& name = key.Scalar();
-      if (const auto [previous, inserted] = seen.emplace(name, key.Mark()); !inserted) {
+      const std::string_view name = key.scalar();
+      if (const auto [previous, inserted] = seen.emplace(name, key.mark()); !inserted) {
         fail(key, "duplicate key " + inQuotes(name) + " " + std::string(where) +
                       " (first at line " + std::to_string(previous->second.line + 1) + ")");
       }
-      entries.push_back(Entry{key, pair.second, name});
+      entries.push_back(Entry{key, map.value(i), std::string(name)});
     }
     return entries;
   }
 
   // The entries of a map whose keys must all be in `allowed`, in document order.
   [[nodiscard]] std::vector<Entry> readFields(
-      const YAML::Node& map, std::string_view where,
+      const YamlNode& map, std::string_view where,
       std::initializer_list<std::string_view> allowed) const {
     std::vector<Entry> fields = readEntries(map, where);
     for (const Entry& entry : fields) {
@@ -507,20 +441,20 @@ class Parser {
 
   // A map-valued entry; null counts as empty.
   [[nodiscard]] std::vector<Entry> mapEntries(const Entry& entry, std::string_view where) const {
-    if (entry.value.IsNull()) {
+    if (entry.value.isNull()) {
       return {};
     }
-    if (!entry.value.IsMap()) {
+    if (!entry.value.isMap()) {
       failAtValue(entry, inQuotes(entry.name) + " must be a map, got " + describe(entry.value));
     }
     return readEntries(entry.value, where);
   }
 
   [[nodiscard]] std::string scalar(const Entry& entry) const {
-    if (!entry.value.IsScalar()) {
+    if (!entry.value.isScalar()) {
       failAtValue(entry, inQuotes(entry.name) + " must be a string, got " + describe(entry.value));
     }
-    return entry.value.Scalar();
+    return std::string(entry.value.scalar());
   }
 
   [[nodiscard]] milliseconds duration(const Entry& entry) const {
@@ -534,20 +468,21 @@ class Parser {
   }
 
   [[nodiscard]] std::vector<ResolverSpec> resolvers(const Entry& entry) const {
-    if (!entry.value.IsSequence()) {
+    if (!entry.value.isSequence()) {
       failAtValue(entry, inQuotes(entry.name) + " must be a list, got " + describe(entry.value));
     }
     if (entry.value.size() == 0) {
       failAtValue(entry, inQuotes(entry.name) + " must not be empty");
     }
     std::vector<ResolverSpec> out;
-    for (const YAML::Node& item : entry.value) {
-      if (!item.IsScalar()) {
+    for (std::size_t i = 0; i < entry.value.size(); ++i) {
+      const YamlNode item = entry.value.item(i);
+      if (!item.isScalar()) {
         fail(item, "a resolver must be a string, got " + describe(item));
       }
-      const auto parsed = parseResolver(item.Scalar());
+      const auto parsed = parseResolver(item.scalar());
       if (!parsed) {
-        fail(item, "invalid resolver " + inQuotes(item.Scalar()) +
+        fail(item, "invalid resolver " + inQuotes(item.scalar()) +
                        R"( (expected "system", an IP address, "IPv4:port" or "[IPv6]:port"))");
       }
       out.push_back(*parsed);
@@ -557,10 +492,10 @@ class Parser {
 
   void parseGlobal(const Entry& section, GlobalConfig& global, std::optional<Entry>& interval,
                    std::optional<Entry>& timeout) {
-    if (section.value.IsNull()) {
+    if (section.value.isNull()) {
       return;
     }
-    if (!section.value.IsMap()) {
+    if (!section.value.isMap()) {
       failAtValue(section, "\"global\" must be a map, got " + describe(section.value));
     }
     const auto fields =
@@ -614,31 +549,37 @@ class Parser {
   }
 
   void parseTargets(const Entry& section, Config& config) const {
-    if (section.value.IsNull()) {
+    if (section.value.isNull()) {
       return;
     }
-    if (!section.value.IsSequence()) {
+    if (!section.value.isSequence()) {
       failAtValue(section, "\"targets\" must be a list, got " + describe(section.value));
     }
-    std::map<std::string, YAML::Mark> names;
     // One allocation: growing a vector of ~1 KB TargetConfigs by doubling would hold old and new
     // copies at once (20 MB at 10,000 targets).
     config.targets.reserve(config.targets.size() + section.value.size());
-    for (const YAML::Node& item : section.value) {
-      if (!item.IsMap()) {
+    // The names seen so far, viewing the names in config.targets (reserved: they do not move),
+    // in one block: map nodes allocated one by one between the targets' strings would leave,
+    // once freed, holes in every page of the config that RSS keeps (~6 MB at 10,000 targets).
+    constexpr std::size_t kNameNodeBytes = 64;  // a map node: tree links, string_view, Mark
+    std::pmr::monotonic_buffer_resource pool(section.value.size() * kNameNodeBytes);
+    std::pmr::map<std::string_view, YAML::Mark> names(&pool);
+    for (std::size_t i = 0; i < section.value.size(); ++i) {
+      const YamlNode item = section.value.item(i);
+      if (!item.isMap()) {
         fail(item, "a target must be a map, got " + describe(item));
       }
-      TargetConfig target = parseTarget(item, config.global);
-      if (const auto [previous, inserted] = names.emplace(target.name, item.Mark()); !inserted) {
-        fail(item["name"], "duplicate target name " + inQuotes(target.name) +
-                               " (first defined at line " +
-                               std::to_string(previous->second.line + 1) + ")");
+      config.targets.push_back(parseTarget(item, config.global));
+      const std::string& name = config.targets.back().name;
+      if (const auto [previous, inserted] = names.emplace(name, item.mark()); !inserted) {
+        fail(*item.find("name"), "duplicate target name " + inQuotes(name) +
+                                     " (first defined at line " +
+                                     std::to_string(previous->second.line + 1) + ")");
       }
-      config.targets.push_back(std::move(target));
     }
   }
 
-  [[nodiscard]] TargetConfig parseTarget(const YAML::Node& node, const GlobalConfig& global) const {
+  [[nodiscard]] TargetConfig parseTarget(const YamlNode& node, const GlobalConfig& global) const {
     const auto fields = readFields(node, "in target",
                                    {"name",
                                     "kind",
@@ -723,12 +664,12 @@ class Parser {
       target.proxy_url = global.proxy_url;
       target.proxy_from_environment = global.proxy_from_environment;
     }
-    YAML::Node proxy_env_node = global_proxy_env_node_;
+    std::optional<YamlNode> proxy_env_node = global_proxy_env_node_;
     proxySettings(fields, target.proxy_url, target.proxy_from_environment);
     if (const Entry* entry = findField(fields, "proxy_from_environment")) {
       proxy_env_node = entry->value;
     }
-    if (target.proxy_from_environment) target.proxy_env = captureProxyEnv(proxy_env_node);
+    if (target.proxy_from_environment) target.proxy_env = captureProxyEnv(*proxy_env_node);
     bool has_path = false;
     std::optional<Entry> timeout_entry;
     std::optional<Entry> credential_entry;  // the first credential key seen
@@ -736,7 +677,7 @@ class Parser {
       if (credential_entry) {
         fail(entry.key, "key " + inQuotes(entry.name) + " conflicts with " +
                             inQuotes(credential_entry->name) + " (line " +
-                            std::to_string(credential_entry->key.Mark().line + 1) +
+                            std::to_string(credential_entry->key.mark().line + 1) +
                             "): at most one of netrc_file, bearer_token_file, basic_auth");
       }
       credential_entry = entry;
@@ -835,7 +776,7 @@ class Parser {
   }
 
   // timeout < interval once the target's own values and the inherited ones are combined.
-  void checkTimeout(const YAML::Node& node, const TargetConfig& target,
+  void checkTimeout(const YamlNode& node, const TargetConfig& target,
                     const std::optional<Entry>& timeout_entry) const {
     if (target.timeout >= target.interval) {
       const std::string message =
@@ -916,7 +857,7 @@ class Parser {
   }
 
   [[nodiscard]] BasicAuthConfig basicAuth(const Entry& entry) const {
-    if (!entry.value.IsMap()) {
+    if (!entry.value.isMap()) {
       failAtValue(entry, R"("basic_auth" must be a map with username and password_file, got )" +
                              describe(entry.value));
     }
@@ -983,19 +924,20 @@ class Parser {
   }
 
   [[nodiscard]] std::vector<HttpVersion> httpVersions(const Entry& entry) const {
-    if (!entry.value.IsSequence()) {
+    if (!entry.value.isSequence()) {
       failAtValue(entry, "\"http_versions\" must be a list, got " + describe(entry.value));
     }
     if (entry.value.size() == 0) {
       failAtValue(entry, "\"http_versions\" must not be empty");
     }
     std::vector<HttpVersion> out;
-    for (const YAML::Node& item : entry.value) {
-      if (!item.IsScalar()) {
+    for (std::size_t i = 0; i < entry.value.size(); ++i) {
+      const YamlNode item = entry.value.item(i);
+      if (!item.isScalar()) {
         fail(item, R"(an HTTP version must be "1.1" or "2", got )" + describe(item));
       }
       // Unquoted 1.1 and 2 are YAML numbers; their scalar text is the same.
-      const std::string& text = item.Scalar();
+      const std::string_view text = item.scalar();
       HttpVersion version{};
       if (text == "1.1") {
         version = HttpVersion::Http11;
@@ -1013,16 +955,18 @@ class Parser {
   }
 
   [[nodiscard]] std::vector<std::string> stringList(const Entry& entry) const {
-    if (!entry.value.IsSequence()) {
+    if (!entry.value.isSequence()) {
       failAtValue(entry, inQuotes(entry.name) + " must be a list, got " + describe(entry.value));
     }
     std::vector<std::string> out;
-    for (const YAML::Node& item : entry.value) {
-      if (!item.IsScalar()) {
+    out.reserve(entry.value.size());
+    for (std::size_t i = 0; i < entry.value.size(); ++i) {
+      const YamlNode item = entry.value.item(i);
+      if (!item.isScalar()) {
         fail(item,
              "an item of " + inQuotes(entry.name) + " must be a string, got " + describe(item));
       }
-      out.push_back(item.Scalar());
+      out.emplace_back(item.scalar());
     }
     return out;
   }
@@ -1033,7 +977,7 @@ class Parser {
     std::vector<ModuleSpec> out;
     std::size_t index = 0;
     for (const std::string& text : stringList(entry)) {
-      const YAML::Node item = entry.value[index++];
+      const YamlNode item = entry.value.item(index++);
       const auto at = text.find('@');
       ModuleSpec spec;
       if (at != std::string::npos) {
@@ -1069,8 +1013,8 @@ class Parser {
       fields >> module >> version >> hash;
       if (module.empty() || version.empty() || hash.rfind("h1:", 0) != 0 || hash.size() < 4 ||
           (fields >> extra)) {
-        fail(entry.value[i], "invalid go.sum line " + inQuotes(out[i]) +
-                                 R"( (expected "module version[/go.mod] h1:hash"))");
+        fail(entry.value.item(i), "invalid go.sum line " + inQuotes(out[i]) +
+                                      R"( (expected "module version[/go.mod] h1:hash"))");
       }
     }
     return out;
@@ -1209,7 +1153,7 @@ class Parser {
 
   // Reads the proxy variables the way curl does (lower case first, then upper case; empty =
   // unset) and validates them; errors point at `where` (the proxy_from_environment key).
-  [[nodiscard]] ProxyEnv captureProxyEnv(const YAML::Node& where) const {
+  [[nodiscard]] ProxyEnv captureProxyEnv(const YamlNode& where) const {
     const auto read = [this, &where](const char* lower, const char* upper, bool is_url) {
       for (const char* name : {lower, upper}) {
         std::optional<std::string> value = env_ ? env_(name) : std::nullopt;
@@ -1245,11 +1189,11 @@ class Parser {
     if (out.empty()) failAtValue(entry, "\"names\" must not be empty");
     for (std::size_t i = 0; i < out.size(); ++i) {
       if (!isValidHostName(out[i]) || out[i].size() > 253) {
-        fail(entry.value[i], "invalid DNS name " + inQuotes(out[i]));
+        fail(entry.value.item(i), "invalid DNS name " + inQuotes(out[i]));
       }
       if (std::find(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(i), out[i]) !=
           out.begin() + static_cast<std::ptrdiff_t>(i)) {
-        fail(entry.value[i], "duplicate DNS name " + inQuotes(out[i]));
+        fail(entry.value.item(i), "duplicate DNS name " + inQuotes(out[i]));
       }
     }
     return out;
@@ -1275,11 +1219,11 @@ class Parser {
       } else if (upper == "CNAME") {
         type = DnsRecordType::Cname;
       } else {
-        fail(entry.value[i],
+        fail(entry.value.item(i),
              "invalid record type " + inQuotes(texts[i]) + " (expected A, AAAA or CNAME)");
       }
       if (std::find(out.begin(), out.end(), type) != out.end()) {
-        fail(entry.value[i], "duplicate record type " + inQuotes(texts[i]));
+        fail(entry.value.item(i), "duplicate record type " + inQuotes(texts[i]));
       }
       out.push_back(type);
     }
@@ -1288,7 +1232,8 @@ class Parser {
 
   const std::string& source_;
   const EnvLookup& env_;
-  YAML::Node global_proxy_env_node_;  // global proxy_from_environment's value, for errors
+  // The global proxy_from_environment value, for errors.
+  std::optional<YamlNode> global_proxy_env_node_;
 };
 
 // Reads a whole file; errno-based message on failure.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config_loader.h"
+#include "config/yaml_tree.h"
 
 namespace gomodprobe::web {
 
@@ -44,17 +45,20 @@ class Parser {
   explicit Parser(const std::string& source) : source_(source) {}
 
   WebConfig parse(std::string_view yaml) {
-    std::vector<YAML::Node> documents;
+    // The syntax and the document count are checked with config::YamlTree first: YAML::LoadAll
+    // loops forever, allocating, on a stray token such as a lone "," in yaml-cpp < 0.8
+    // (jbeder/yaml-cpp#1040). The file is small: its first document is then loaded as nodes.
+    YAML::Node root;
     try {
-      documents = YAML::LoadAll(std::string(yaml));
+      const config::YamlTree tree = config::YamlTree::parse(yaml);
+      if (!tree.root()) return emptyConfig();
+      if (tree.secondDocument()) failAt(*tree.secondDocument(), "expected a single YAML document");
+      root = YAML::Load(std::string(yaml));
     } catch (const YAML::Exception& e) {
       failAt(e.mark, e.msg);
     }
-    WebConfig config;
-    config.source = source_;
-    if (documents.empty() || documents.front().IsNull()) return config;
-    if (documents.size() > 1) fail(documents[1], "expected a single YAML document");
-    const YAML::Node& root = documents.front();
+    WebConfig config = emptyConfig();
+    if (root.IsNull()) return config;
     if (!root.IsMap()) fail(root, "the top level must be a map");
     for (const auto& [key, value] : entries(root)) {
       const std::string& name = key.Scalar();
@@ -73,6 +77,12 @@ class Parser {
   }
 
  private:
+  [[nodiscard]] WebConfig emptyConfig() const {
+    WebConfig config;
+    config.source = source_;
+    return config;
+  }
+
   [[noreturn]] void failAt(const YAML::Mark& mark, const std::string& message) const {
     if (mark.is_null()) throw ConfigError(source_, 0, 0, message);
     throw ConfigError(source_, mark.line + 1, mark.column + 1, message);

@@ -113,6 +113,18 @@ TEST(WebConfigTest, ErrorsCarryFileLineAndColumn) {
 
   e = parseError("basic_auth_user:\n  a: b\n");
   EXPECT_THAT(e.message(), HasSubstr("unknown key \"basic_auth_user\""));
+
+  e = parseError("basic_auth_users:\n---\ntls_server_config:\n");
+  EXPECT_EQ(e.line(), 3);
+  EXPECT_THAT(e.message(), HasSubstr("expected a single YAML document"));
+}
+
+// yaml-cpp 0.7's YAML::LoadAll loops forever, allocating, on a lone "," (jbeder/yaml-cpp#1040):
+// the daemon ran out of memory at start on such a web config.
+TEST(WebConfigTest, AStrayCommaIsASyntaxErrorNotAHang) {
+  const ConfigError e = parseError(",\n");
+  EXPECT_EQ(e.line(), 1);
+  EXPECT_THAT(e.message(), HasSubstr("unexpected token"));
 }
 
 TEST(WebConfigTest, ClientCaAndRequireClientCertGoTogether) {
