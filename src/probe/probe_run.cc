@@ -1,5 +1,7 @@
 #include "probe/probe_run.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -199,6 +201,14 @@ void ProbeRun::startAttempts() {
 void ProbeRun::onAttempt(std::size_t index, const net::FetchResponse& response) {
   HttpAttempt attempt = toAttempt(target_.http_versions[index], response);
   onBaseResponse(index, response, attempt);
+  if (attempt.success && target_.require_http2 && attempt.requested == HttpVersion::Http2 &&
+      attempt.negotiated_version != 2) {
+    attempt.success = false;
+    attempt.reason = FailureReason::HttpVersionMismatch;
+    // negotiated_version is 1.0, 1.1 or 3 here ({} prints 1.0 as "1").
+    attempt.detail = fmt::format("HTTP/2 required (require_http2), the server spoke HTTP/{}",
+                                 attempt.negotiated_version);
+  }
   if (!result_.dns.empty()) attempt.phases[0] = result_.dns[0].duration_seconds;
   result_.http[index] = std::move(attempt);
   --attempts_pending_;

@@ -801,6 +801,18 @@ const std::vector<FaultCase>& faultCases() {
              return url(https("good.test", w.net().h1OnlyPort())) + "    http_versions: [\"2\"]\n";
            },
        .extra = &expectNegotiatedHttp11},
+      // The same server when the target requires HTTP/2: a failure, with what was spoken still
+      // recorded (blackbox_exporter's valid_http_versions: ["HTTP/2.0"]).
+      {.name = "h2_required_server_without_h2",
+       .reason = "http_version",
+       .kind = "http",
+       .yaml =
+           [](const FaultWorld& w) {
+             return url(https("good.test", w.net().h1OnlyPort())) +
+                    "    http_versions: [\"2\"]\n    require_http2: true\n";
+           },
+       .detail = "HTTP/2 required (require_http2), the server spoke HTTP/1.1",
+       .extra = &expectNegotiatedHttp11},
       // ---- HTTP ---------------------------------------------------------------------------------
       {.name = "http_404",
        .reason = "http_status",
