@@ -70,6 +70,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/unique_fd.h"
+
 namespace gomodprobe::testing {
 
 /// True in an AddressSanitizer build (scripts/test-sanitizers.sh), where the agent binary the tests
@@ -100,32 +102,8 @@ struct CommandResult {
 };
 CommandResult runCommand(const std::string& command, bool with_stderr = true);
 
-// Owns a file descriptor (closed on destruction; movable, not copyable).
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+// Owns a file descriptor (closed on destruction; movable, not copyable): the agent's own.
+using UniqueFd = net::UniqueFd;
 
 // Result of a raw UDP DNS query (see NetFixture::queryDns).
 struct DnsReply {
