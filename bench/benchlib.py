@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -135,6 +136,51 @@ def status_kib(pid, key):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def start_exporter(exe, config, log, timeout=20.0):
+    """Starts an exporter daemon (gomodprobe, blackbox_exporter) with `--config.file config` on a
+    free 127.0.0.1 port, stderr to the file `log`, and waits for /-/healthy (stopping it if that
+    fails). Returns (Popen, port)."""
+    port = free_port()
+    with open(log, "w") as err:
+        proc = subprocess.Popen([exe, "--config.file", config, "--web.listen-address",
+                                 f"127.0.0.1:{port}", "--log.level", "warn"],
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/healthy", proc, timeout=timeout, log=log)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, port
+
+
+def add_tool_args(parser, root, blackbox=True):
+    """--gomodprobe (env GOMODPROBE, default build/src/gomodprobe) and, with blackbox,
+    --blackbox (env BLACKBOX_EXPORTER, default the Debian package's binary)."""
+    parser.add_argument("--gomodprobe", default=os.environ.get(
+        "GOMODPROBE", os.path.join(root, "build/src/gomodprobe")))
+    if blackbox:
+        parser.add_argument("--blackbox", default=os.environ.get(
+            "BLACKBOX_EXPORTER",
+            shutil.which("prometheus-blackbox-exporter") or "blackbox_exporter"))
+
+
+def require_executables(paths, hint=""):
+    """Exits with "not executable: PATH<hint>" for the first path that is not an executable."""
+    for exe in paths:
+        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+            sys.exit(f"not executable: {exe}{hint}")
+
+
+def print_machine(note):
+    """The report's first line: CPUs and the load average at start, with a note on noise."""
+    print(f"machine: {os.cpu_count()} CPUs, load average at start {loadavg()} ({note})")
+
+
+def print_goal(what, met, detail):
+    """A report line "goal WHAT: met|NOT met (DETAIL)"."""
+    print(f"goal {what}: {'met' if met else 'NOT met'} ({detail})")
 
 
 def loadavg():

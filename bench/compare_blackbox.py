@@ -25,7 +25,6 @@ import concurrent.futures
 import http.client
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -164,13 +163,8 @@ def run_gomodprobe(args, workdir, pki, targets, nginx):
         for i, (base, path) in enumerate(targets):
             f.write(f"  - name: t{i}\n    kind: http\n    url: {base}\n    path: {path}\n"
                     f"    http_versions: [\"2\"]\n    ip_protocol: ip4\n")
-    port = benchlib.free_port()
-    proc = subprocess.Popen([args.gomodprobe, "--config.file", cfg, "--web.listen-address",
-                             f"127.0.0.1:{port}", "--log.level", "warn"],
-                            stdout=subprocess.DEVNULL, stderr=open(f"{workdir}/gomodprobe.log", "w"))
+    proc, port = benchlib.start_exporter(args.gomodprobe, cfg, f"{workdir}/gomodprobe.log")
     try:
-        benchlib.wait_http(f"http://127.0.0.1:{port}/-/healthy", proc,
-                           log=f"{workdir}/gomodprobe.log")
         metrics_url = f"http://127.0.0.1:{port}/metrics"
         # Prometheus scraping /metrics at the probe interval.
         scraper = Scraper(port, ["/metrics"], args.interval, workers=1)
@@ -197,13 +191,8 @@ def run_blackbox(args, workdir, pki, targets, nginx):
                 "      preferred_ip_protocol: ip4\n      ip_protocol_fallback: false\n"
                 "      valid_http_versions: [\"HTTP/2.0\"]\n"
                 f"      tls_config:\n        ca_file: {pki['ca']}\n")
-    port = benchlib.free_port()
-    proc = subprocess.Popen([args.blackbox, "--config.file", cfg, "--web.listen-address",
-                             f"127.0.0.1:{port}", "--log.level", "warn"],
-                            stdout=subprocess.DEVNULL, stderr=open(f"{workdir}/blackbox.log", "w"))
+    proc, port = benchlib.start_exporter(args.blackbox, cfg, f"{workdir}/blackbox.log")
     try:
-        benchlib.wait_http(f"http://127.0.0.1:{port}/-/healthy", proc,
-                           log=f"{workdir}/blackbox.log")
         paths = ["/probe?" + urllib.parse.urlencode({"target": base + path, "module": "http_2xx"})
                  for base, path in targets]
         scraper = Scraper(port, paths, args.interval)
@@ -228,24 +217,20 @@ def main():
     p.add_argument("--timeout", type=float, default=None, help="probe timeout (interval - 1)")
     p.add_argument("--ports", type=int, default=10, help="nginx listen ports")
     p.add_argument("--order", default="gomodprobe,blackbox")
-    p.add_argument("--gomodprobe", default=os.environ.get(
-        "GOMODPROBE", os.path.join(root, "build/src/gomodprobe")))
-    p.add_argument("--blackbox", default=os.environ.get(
-        "BLACKBOX_EXPORTER", shutil.which("prometheus-blackbox-exporter") or "blackbox_exporter"))
+    benchlib.add_tool_args(p, root)
     args = p.parse_args()
     args.warmup = args.interval if args.warmup is None else args.warmup
     args.timeout = max(1.0, args.interval - 1) if args.timeout is None else args.timeout
-    for exe in (args.gomodprobe, args.blackbox):
-        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-            sys.exit(f"not executable: {exe} (build gomodprobe; apt-get install "
-                     "prometheus-blackbox-exporter)")
+    benchlib.require_executables(
+        (args.gomodprobe, args.blackbox),
+        " (build gomodprobe; apt-get install prometheus-blackbox-exporter)")
     bb_run = subprocess.run([args.blackbox, "--version"], capture_output=True, text=True)
     bb_version = (bb_run.stdout + bb_run.stderr).splitlines()[:1]
     gp_version = subprocess.run([args.gomodprobe, "--version"], capture_output=True,
                                 text=True).stdout.strip()
 
-    print(f"machine: {os.cpu_count()} CPUs, load average at start {benchlib.loadavg()} "
-          "(shared with other workloads: absolute CPU figures are noisy, ratios less so)")
+    benchlib.print_machine(
+        "shared with other workloads: absolute CPU figures are noisy, ratios less so")
     print(f"gomodprobe: {args.gomodprobe} ({gp_version})")
     print(f"blackbox:   {args.blackbox} ({' '.join(bb_version)})")
     print(f"targets {args.targets} on {args.ports} nginx ports (TLS 1.3, HTTP/2), interval "
@@ -303,12 +288,11 @@ def main():
         cpu_ratio = per_k(g, g.cpu) / per_k(b, b.cpu) if b.cpu else float("inf")
         rss_ratio = g.hwm_kib / b.hwm_kib
         print()
-        print(f"goal CPU <= 0.5x: {'met' if cpu_ratio <= 0.5 else 'NOT met'} ({cpu_ratio:.2f}x)")
-        print(f"goal RSS <= 0.5x: {'met' if rss_ratio <= 0.5 else 'NOT met'} ({rss_ratio:.2f}x)")
+        benchlib.print_goal("CPU <= 0.5x", cpu_ratio <= 0.5, f"{cpu_ratio:.2f}x")
+        benchlib.print_goal("RSS <= 0.5x", rss_ratio <= 0.5, f"{rss_ratio:.2f}x")
         if args.targets == 100:
             mib = g.hwm_kib / 1024
-            print(f"goal RSS <= 10 MB at 100 targets: {'met' if mib <= 10 else 'NOT met'} "
-                  f"({mib:.1f} MiB)")
+            benchlib.print_goal("RSS <= 10 MB at 100 targets", mib <= 10, f"{mib:.1f} MiB")
     print(f"load average at end {benchlib.loadavg()}")
     return 0
 

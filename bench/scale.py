@@ -218,14 +218,10 @@ def run_once(args, workdir, pki, nginx_ports, holes, blackholed):
                 base = f"https://127.0.0.1:{nginx_ports[i % len(nginx_ports)]}"
             f.write(f"  - name: t{i}\n    kind: http\n    url: {base}\n    path: /t/{i}\n"
                     f"    http_versions: [\"2\"]\n    ip_protocol: ip4\n")
-    port = benchlib.free_port()
-    log = os.path.join(workdir, "gomodprobe.log")
-    proc = subprocess.Popen([args.gomodprobe, "--config.file", cfg, "--web.listen-address",
-                             f"127.0.0.1:{port}", "--log.level", "warn"],
-                            stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    proc, port = benchlib.start_exporter(args.gomodprobe, cfg,
+                                         os.path.join(workdir, "gomodprobe.log"), timeout=120)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
-        benchlib.wait_http(f"http://127.0.0.1:{port}/-/healthy", proc, timeout=120, log=log)
         time.sleep(args.warmup)
         w.load_start = benchlib.loadavg()
         _, body0 = scrape(url)
@@ -311,18 +307,15 @@ def main():
                    help="max_concurrent_probes (black-holed runs hold a slot until their timeout)")
     p.add_argument("--histograms", default="per_kind", choices=["per_kind", "per_target"])
     p.add_argument("--runs", default="healthy,blackhole")
-    p.add_argument("--gomodprobe", default=os.environ.get(
-        "GOMODPROBE", os.path.join(root, "build/src/gomodprobe")))
+    benchlib.add_tool_args(p, root, blackbox=False)
     args = p.parse_args()
     args.warmup = args.interval if args.warmup is None else args.warmup
-    if not (os.path.isfile(args.gomodprobe) and os.access(args.gomodprobe, os.X_OK)):
-        sys.exit(f"not executable: {args.gomodprobe} (build gomodprobe first)")
+    benchlib.require_executables((args.gomodprobe,), " (build gomodprobe first)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the black holes hold thousands
     version = subprocess.run([args.gomodprobe, "--version"], capture_output=True,
                              text=True).stdout.strip()
-    print(f"machine: {os.cpu_count()} CPUs, load average at start {benchlib.loadavg()} "
-          "(shared with other workloads: absolute CPU figures are noisy)")
+    benchlib.print_machine("shared with other workloads: absolute CPU figures are noisy")
     print(f"gomodprobe: {args.gomodprobe} ({version})")
     print(f"targets {args.targets} (http, HTTP/2, TLS 1.3) on {args.ports} nginx ports, interval "
           f"{args.interval:g}s ({args.targets / args.interval:.0f} runs/s), timeout "

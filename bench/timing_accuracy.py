@@ -175,14 +175,9 @@ def gomodprobe_daemon_samples(args, workdir, url, server, k):
         f.write(f"global:\n  interval: 1s\n  timeout: 900ms\ntargets:\n  - name: timing\n"
                 f"    kind: http\n    url: {base}\n    path: /p/{path}\n"
                 f"    http_versions: [\"1.1\"]\n    ip_protocol: ip4\n")
-    port = benchlib.free_port()
-    log = f"{workdir}/gomodprobe.log"
-    proc = subprocess.Popen([args.gomodprobe, "--config.file", cfg, "--web.listen-address",
-                             f"127.0.0.1:{port}", "--log.level", "warn"],
-                            stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    proc, port = benchlib.start_exporter(args.gomodprobe, cfg, f"{workdir}/gomodprobe.log")
     measured, refs = [], []
     try:
-        benchlib.wait_http(f"http://127.0.0.1:{port}/-/healthy", proc, log=log)
         server.take()
         prev = None
         deadline = time.monotonic() + 10 + 3 * k
@@ -231,18 +226,12 @@ def main():
     p.add_argument("--gomodprobe-mode", choices=("daemon", "check"), default="daemon",
                    help="daemon: warm long-running agent (like blackbox); check: one "
                         "`gomodprobe check` process per sample (cold start included)")
-    p.add_argument("--gomodprobe", default=os.environ.get(
-        "GOMODPROBE", os.path.join(root, "build/src/gomodprobe")))
-    p.add_argument("--blackbox", default=os.environ.get(
-        "BLACKBOX_EXPORTER", shutil.which("prometheus-blackbox-exporter") or "blackbox_exporter"))
+    benchlib.add_tool_args(p, root)
     args = p.parse_args()
-    for exe in (args.gomodprobe, args.blackbox):
-        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-            sys.exit(f"not executable: {exe}")
+    benchlib.require_executables((args.gomodprobe, args.blackbox))
 
     ok, why = netem_available()
-    print(f"machine: {os.cpu_count()} CPUs, load average at start {benchlib.loadavg()} "
-          "(shared with other workloads)")
+    benchlib.print_machine("shared with other workloads")
     print(f"connect delay via tc netem: {'available' if ok else 'NOT available'}: {why}")
     if not ok:
         print("  -> connect phase not injected; processing and transfer delays injected by the "
@@ -255,13 +244,8 @@ def main():
         with open(bb_cfg, "w") as f:
             f.write("modules:\n  http_timing:\n    prober: http\n    timeout: 10s\n    http:\n"
                     "      preferred_ip_protocol: ip4\n      ip_protocol_fallback: false\n")
-        bb_port = benchlib.free_port()
-        bb = subprocess.Popen([args.blackbox, "--config.file", bb_cfg, "--web.listen-address",
-                               f"127.0.0.1:{bb_port}", "--log.level", "warn"],
-                              stdout=subprocess.DEVNULL, stderr=open(f"{workdir}/bb.log", "w"))
+        bb, bb_port = benchlib.start_exporter(args.blackbox, bb_cfg, f"{workdir}/bb.log")
         try:
-            benchlib.wait_http(f"http://127.0.0.1:{bb_port}/-/healthy", bb,
-                               log=f"{workdir}/bb.log")
             for processing_ms, transfer_ms in cases:
                 url = f"http://127.0.0.1:{server.port}/p/{processing_ms}/{transfer_ms}"
                 for tool in ("gomodprobe", "blackbox"):
@@ -306,8 +290,7 @@ def main():
         if tool == "gomodprobe":
             worst = max(worst, e95)
     print()
-    print(f"goal gomodprobe |error| p95 <= 1 ms: {'met' if worst <= 1 else 'NOT met'} "
-          f"(worst p95 {worst:.3f} ms)")
+    benchlib.print_goal("gomodprobe |error| p95 <= 1 ms", worst <= 1, f"worst p95 {worst:.3f} ms")
     print(f"load average at end {benchlib.loadavg()}")
     return 0
 

@@ -52,8 +52,29 @@ def thresholds(*steps):
 
 
 RED_GREEN = thresholds(("red", None), ("green", 1))
-OK_FAIL = [{"type": "value", "options": {"0": {"text": "FAIL", "color": "red", "index": 0},
-                                           "1": {"text": "OK", "color": "green", "index": 1}}}]
+
+
+def red_green_text(bad, good):
+    """Value mappings of a 0/1 gauge: 0 shows `bad` in red, 1 shows `good` in green."""
+    return [{"type": "value", "options": {"0": {"text": bad, "color": "red", "index": 0},
+                                           "1": {"text": good, "color": "green", "index": 1}}}]
+
+
+OK_FAIL = red_green_text("FAIL", "OK")
+
+
+def grouping_to_matrix(row_field, column_field, empty="null"):
+    """Transformations of an instant table query into a row_field × column_field matrix."""
+    return [{"id": "groupingToMatrix", "options": {
+        "rowField": row_field, "columnField": column_field, "valueField": "Value",
+        "emptyValue": empty}}]
+
+
+def status_matrix(title, expr, description, bad, good, row_field, column_field, **kw):
+    """A table of a 0/1 gauge as a row_field × column_field matrix, 0 red `bad`, 1 green `good`."""
+    return table(title, "none", [target(expr, instant=True, fmt="table")], description,
+                 steps=RED_GREEN, mappings=red_green_text(bad, good),
+                 transformations=grouping_to_matrix(row_field, column_field), **kw)
 
 
 def panel(kind, title, unit, targets, description="", defaults=None, options=None, overrides=None,
@@ -237,16 +258,12 @@ def fleet():
                    "interval. A drop on every target at once points at the runners' network; a "
                    "drop on one target at its proxy.",
                    defaults={"min": 0, "max": 1}, w=24),
-        table("Runner × target status (last run)", "none",
-              [target(f"max by (instance, target) (gomodprobe_probe_success{{{SEL}}})",
-                      instant=True, fmt="table")],
-              "Rows: runners, columns: targets, cell: result of the last run. A red column is a "
-              "proxy/target problem seen from everywhere; a red row is a runner (network segment, "
-              "DNS, egress proxy) problem.",
-              steps=RED_GREEN, mappings=OK_FAIL,
-              transformations=[{"id": "groupingToMatrix", "options": {
-                  "rowField": "instance", "columnField": "target", "valueField": "Value",
-                  "emptyValue": "null"}}], w=24, h=10),
+        status_matrix("Runner × target status (last run)",
+                      f"max by (instance, target) (gomodprobe_probe_success{{{SEL}}})",
+                      "Rows: runners, columns: targets, cell: result of the last run. A red column "
+                      "is a proxy/target problem seen from everywhere; a red row is a runner "
+                      "(network segment, DNS, egress proxy) problem.",
+                      "FAIL", "OK", "instance", "target", w=24, h=10),
         timeseries("Failure ratio per runner", "percentunit",
                    [target(f"1 - ({success_ratio('instance')})", "{{instance}}")],
                    "Failed runs / runs per runner over all selected targets.",
@@ -324,18 +341,11 @@ def fleet():
               transformations=[{"id": "organize", "options": {
                   "excludeByName": {"Time": True}, "renameByName": {"Value": "expires in"}}}],
               sort="expires in"),
-        table("DNS resolver agreement", "none",
-              [target(f"min by (instance, target) (gomodprobe_dns_resolvers_agree{{{SEL}}})",
-                      instant=True, fmt="table")],
-              "Per runner and target: do all configured resolvers return the same address set? "
-              "Disagreement on one runner: split-horizon or a poisoned resolver there.",
-              steps=RED_GREEN,
-              mappings=[{"type": "value", "options": {
-                  "0": {"text": "DISAGREE", "color": "red", "index": 0},
-                  "1": {"text": "agree", "color": "green", "index": 1}}}],
-              transformations=[{"id": "groupingToMatrix", "options": {
-                  "rowField": "instance", "columnField": "target", "valueField": "Value",
-                  "emptyValue": "null"}}]),
+        status_matrix("DNS resolver agreement",
+                      f"min by (instance, target) (gomodprobe_dns_resolvers_agree{{{SEL}}})",
+                      "Per runner and target: do all configured resolvers return the same address "
+                      "set? Disagreement on one runner: split-horizon or a poisoned resolver there.",
+                      "DISAGREE", "agree", "instance", "target"),
         timeseries("DNS lookup duration per resolver (max across runners)", "s",
                    [target(f"max by (target, resolver) "
                            f"(gomodprobe_dns_lookup_duration_seconds{{{SEL}}})",
@@ -475,18 +485,11 @@ def drilldown():
                    [target(f"max by (module) (gomodprobe_module_zip_size_bytes{{{SEL}}})",
                            "{{module}}")],
                    "Size of the module zip last fetched (max across runners)."),
-        table("Hash match per module and runner", "none",
-              [target(f"min by (module, instance) (gomodprobe_module_hash_match{{{SEL}}})",
-                      instant=True, fmt="table")],
-              "h1 of the zip and go.mod against go_sum / the checksum database. A mismatch is a "
-              "tampered or corrupted module (security).",
-              steps=RED_GREEN,
-              mappings=[{"type": "value", "options": {
-                  "0": {"text": "MISMATCH", "color": "red", "index": 0},
-                  "1": {"text": "match", "color": "green", "index": 1}}}],
-              transformations=[{"id": "groupingToMatrix", "options": {
-                  "rowField": "module", "columnField": "instance", "valueField": "Value",
-                  "emptyValue": "null"}}]),
+        status_matrix("Hash match per module and runner",
+                      f"min by (module, instance) (gomodprobe_module_hash_match{{{SEL}}})",
+                      "h1 of the zip and go.mod against go_sum / the checksum database. A "
+                      "mismatch is a tampered or corrupted module (security).",
+                      "MISMATCH", "match", "module", "instance"),
         row("Checksum database"),
         timeseries("sumdb tree size", "short",
                    [target(f"max by (instance) (gomodprobe_sumdb_tree_size{{{SEL}}})",
@@ -515,9 +518,7 @@ def drilldown():
               [target(f"max by (target, module) ({latest_all})", instant=True, fmt="table")],
               "The .info Time of the version each goproxy target serves as @latest.",
               cell="auto",
-              transformations=[{"id": "groupingToMatrix", "options": {
-                  "rowField": "module", "columnField": "target", "valueField": "Value",
-                  "emptyValue": "null"}}]),
+              transformations=grouping_to_matrix("module", "target")),
         table("@latest version per mirror and runner", "none",
               [target(f"max by (target, instance, module, version) "
                       f"(gomodprobe_module_latest_info{{{RUNNERS}}})", instant=True, fmt="table")],
@@ -545,9 +546,7 @@ def drilldown():
                       instant=True, fmt="table")],
               "GOPROXY / GONOPROXY / GONOSUMDB / GOPRIVATE lint findings by severity.",
               steps=thresholds(("green", None), ("orange", 1)),
-              transformations=[{"id": "groupingToMatrix", "options": {
-                  "rowField": "chain", "columnField": "severity", "valueField": "Value",
-                  "emptyValue": "0"}}]),
+              transformations=grouping_to_matrix("chain", "severity", empty="0")),
     ]
     return dashboard("gomodprobe-target", "gomodprobe / Target drill-down",
                      "One target in depth: HTTP phases per version, module fetch steps and "

@@ -164,6 +164,11 @@ struct TargetConfig {
   std::string bearer_token_file;
   /// basic_auth: username and password_file (CURLAUTH_BASIC); empty username = none.
   BasicAuthConfig basic_auth;
+  /// http, goproxy, sumdb: an attempt that requested HTTP/2 fails with reason http_version unless
+  /// the server spoke HTTP/2 (blackbox_exporter's `valid_http_versions: ["HTTP/2.0"]`). False:
+  /// a server that declines h2 is spoken to in HTTP/1.1 and that is recorded, not a failure.
+  /// Needs "2" in http_versions.
+  bool require_http2 = false;
 
   /// url + path, the address actually requested.
   [[nodiscard]] std::string requestUrl() const { return url + path; }

@@ -51,6 +51,9 @@ enum class FailureReason {
   /// connection to it failed (refused, unreachable), or it refused the CONNECT tunnel (non-2xx,
   /// CURLINFO_HTTP_CONNECTCODE). A deadline hit meanwhile stays timeout / connect_timeout.
   ProxyError,
+  /// "http_version": the server answered an HTTP/2 attempt in another version (no h2 over ALPN)
+  /// while the target sets require_http2 (blackbox_exporter's valid_http_versions check).
+  HttpVersionMismatch,
 };
 
 /// Label value of a reason ("" for None).

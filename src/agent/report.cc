@@ -261,16 +261,22 @@ bool xmlChar(char32_t r) {
 
 }  // namespace
 
-std::string xmlEscape(std::string_view text, bool attribute) {
+std::string escapeMarkup(std::string_view text, Markup markup) {
+  const bool html = markup == Markup::Html;
+  const bool attribute = markup != Markup::XmlText;
   std::string out;
   out.reserve(text.size());
   while (!text.empty()) {
-    const auto decoded = goproxy::decodeRune(text);
-    const std::size_t size = std::max<std::size_t>(decoded.size, 1);
-    // Invalid UTF-8 decodes as U+FFFD of size 1 (a real U+FFFD takes 3 bytes); it and characters
-    // XML cannot carry at all are written as U+FFFD.
-    const bool valid = !(decoded.rune == goproxy::kRuneError && size == 1);
-    const char32_t r = valid && xmlChar(decoded.rune) ? decoded.rune : goproxy::kRuneError;
+    char32_t r = static_cast<unsigned char>(text.front());
+    std::size_t size = 1;
+    if (!html) {
+      const auto decoded = goproxy::decodeRune(text);
+      size = std::max<std::size_t>(decoded.size, 1);
+      // Invalid UTF-8 decodes as U+FFFD of size 1 (a real U+FFFD takes 3 bytes); it and
+      // characters XML cannot carry at all are written as U+FFFD.
+      const bool valid = !(decoded.rune == goproxy::kRuneError && size == 1);
+      r = valid && xmlChar(decoded.rune) ? decoded.rune : goproxy::kRuneError;
+    }
     switch (r) {
       case '&':
         out += "&amp;";
@@ -285,20 +291,24 @@ std::string xmlEscape(std::string_view text, bool attribute) {
         out += attribute ? "&quot;" : "\"";
         break;
       case '\'':
-        out += attribute ? "&apos;" : "'";
+        out += html ? "&#39;" : attribute ? "&apos;" : "'";
         break;
-      // Attribute-value normalisation would turn these into spaces; keep them as references.
+      // XML attribute-value normalisation would turn these into spaces; keep them as references.
       case '\t':
-        out += attribute ? "&#9;" : "\t";
+        out += attribute && !html ? "&#9;" : "\t";
         break;
       case '\n':
-        out += attribute ? "&#10;" : "\n";
+        out += attribute && !html ? "&#10;" : "\n";
         break;
       case '\r':
-        out += "&#13;";
+        out += html ? "\r" : "&#13;";
         break;
       default:
-        goproxy::appendRune(out, r);
+        if (html) {
+          out += text.front();
+        } else {
+          goproxy::appendRune(out, r);
+        }
     }
     text.remove_prefix(size);
   }

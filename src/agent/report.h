@@ -25,9 +25,22 @@ namespace gomodprobe::agent {
 /// (details, names) is escaped; bytes that are not UTF-8 or not XML characters become U+FFFD.
 [[nodiscard]] std::string toJunit(const std::vector<ProbeResult>& results);
 
-/// `text` escaped for XML 1.0 character data (`attribute` false) or a double- or single-quoted
-/// attribute value (`attribute` true: quotes, tab, CR and LF as references too). Invalid UTF-8
-/// and characters outside XML's Char production become U+FFFD.
-[[nodiscard]] std::string xmlEscape(std::string_view text, bool attribute);
+/// Where escapeMarkup's output goes.
+enum class Markup {
+  XmlText,       ///< XML 1.0 character data: & < > and CR as references
+  XmlAttribute,  ///< a double- or single-quoted XML attribute value: also " ' tab LF
+  Html,          ///< HTML text or attribute value: & < > " and ' (as &#39;), bytes kept as given
+};
+
+/// `text` escaped for `markup`, the one escaper of every report and page that shows network data
+/// (JUnit details, the landing page's detail cells). For XML, invalid UTF-8 and characters
+/// outside XML's Char production (https://www.w3.org/TR/xml/#charsets) become U+FFFD; HTML gets
+/// every other byte as it is.
+[[nodiscard]] std::string escapeMarkup(std::string_view text, Markup markup);
+
+/// escapeMarkup for XML character data (`attribute` false) or an attribute value (true).
+[[nodiscard]] inline std::string xmlEscape(std::string_view text, bool attribute) {
+  return escapeMarkup(text, attribute ? Markup::XmlAttribute : Markup::XmlText);
+}
 
 }  // namespace gomodprobe::agent

@@ -606,7 +606,8 @@ class Parser {
                                     "ssh",
                                     "netrc_file",
                                     "bearer_token_file",
-                                    "basic_auth"});
+                                    "basic_auth",
+                                    "require_http2"});
     for (std::string_view required : {"name", "kind"}) {
       if (findField(fields, required) == nullptr) {
         fail(node, "target is missing the required key " + inQuotes(required));
@@ -647,6 +648,7 @@ class Parser {
          {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
         {"headers", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
         {"ca_file", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http, TargetKind::Chain}},
+        {"require_http2", {TargetKind::GoProxy, TargetKind::SumDb, TargetKind::Http}},
     };
     for (const Entry& entry : fields) {
       const auto it = kind_only.find(entry.name);
@@ -673,6 +675,7 @@ class Parser {
     bool has_path = false;
     std::optional<Entry> timeout_entry;
     std::optional<Entry> credential_entry;  // the first credential key seen
+    std::optional<Entry> require_http2_entry;
     const auto one_credential = [&](const Entry& entry) {
       if (credential_entry) {
         fail(entry.key, "key " + inQuotes(entry.name) + " conflicts with " +
@@ -749,7 +752,15 @@ class Parser {
       } else if (name == "basic_auth") {
         one_credential(entry);
         target.basic_auth = basicAuth(entry);
+      } else if (name == "require_http2") {
+        target.require_http2 = boolean(entry);
+        require_http2_entry = entry;
       }
+    }
+    if (target.require_http2 && std::find(target.http_versions.begin(), target.http_versions.end(),
+                                          HttpVersion::Http2) == target.http_versions.end()) {
+      failAtValue(*require_http2_entry,
+                  "require_http2: true needs \"2\" in http_versions (no attempt requests HTTP/2)");
     }
     if (target.kind == TargetKind::Vcs) {
       if (target.module.empty()) {

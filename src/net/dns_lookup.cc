@@ -73,29 +73,36 @@ struct QueryContext {
   bool ipv6 = false;
 };
 
-void parseAnswer(bool ipv6, const unsigned char* abuf, int alen, FamilyResult& out) {
+const void* addressOf(const ares_addrttl& entry) { return &entry.ipaddr; }
+const void* addressOf(const ares_addr6ttl& entry) { return &entry.ip6addr; }
+
+/// The A (AddrTtl = ares_addrttl, AF_INET, ares_parse_a_reply) or AAAA (ares_addr6ttl, AF_INET6,
+/// ares_parse_aaaa_reply) records of a response: addresses as text appended to `addresses`, the
+/// minimum TTL kept in `*min_ttl` (when not null). Returns the parse status.
+template <typename AddrTtl, typename ParseReply>
+int parseAddresses(ParseReply parse_reply, int family, const unsigned char* abuf, int alen,
+                   std::vector<std::string>& addresses, std::optional<std::uint32_t>* min_ttl) {
+  std::array<AddrTtl, kMaxAddresses> ttls{};
+  int count = kMaxAddresses;
+  const int status = parse_reply(abuf, alen, nullptr, ttls.data(), &count);
+  if (status != ARES_SUCCESS) return status;
   char text[INET6_ADDRSTRLEN] = {};
-  if (ipv6) {
-    std::array<ares_addr6ttl, kMaxAddresses> ttls{};
-    int count = kMaxAddresses;
-    out.status = ares_parse_aaaa_reply(abuf, alen, nullptr, ttls.data(), &count);
-    if (out.status != ARES_SUCCESS) return;
-    for (int i = 0; i < count; ++i) {
-      if (inet_ntop(AF_INET6, &ttls[static_cast<std::size_t>(i)].ip6addr, text, sizeof text)) {
-        out.addresses.emplace_back(text);
-      }
-    }
-  } else {
-    std::array<ares_addrttl, kMaxAddresses> ttls{};
-    int count = kMaxAddresses;
-    out.status = ares_parse_a_reply(abuf, alen, nullptr, ttls.data(), &count);
-    if (out.status != ARES_SUCCESS) return;
-    for (int i = 0; i < count; ++i) {
-      if (inet_ntop(AF_INET, &ttls[static_cast<std::size_t>(i)].ipaddr, text, sizeof text)) {
-        out.addresses.emplace_back(text);
-      }
+  for (int i = 0; i < count; ++i) {
+    const AddrTtl& entry = ttls[static_cast<std::size_t>(i)];
+    if (inet_ntop(family, addressOf(entry), text, sizeof text)) addresses.emplace_back(text);
+    if (min_ttl != nullptr) {
+      const auto ttl = static_cast<std::uint32_t>(std::max(entry.ttl, 0));
+      *min_ttl = *min_ttl ? std::min(**min_ttl, ttl) : ttl;
     }
   }
+  return ARES_SUCCESS;
+}
+
+void parseAnswer(bool ipv6, const unsigned char* abuf, int alen, FamilyResult& out) {
+  out.status = ipv6 ? parseAddresses<ares_addr6ttl>(ares_parse_aaaa_reply, AF_INET6, abuf, alen,
+                                                    out.addresses, nullptr)
+                    : parseAddresses<ares_addrttl>(ares_parse_a_reply, AF_INET, abuf, alen,
+                                                   out.addresses, nullptr);
 }
 
 void onAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
@@ -173,36 +180,13 @@ struct QueryState {
 
 /// Fills answers and TTL from a response; the parse status (ARES_SUCCESS, ARES_ENODATA, …).
 int parseRecords(DnsRecordType type, const unsigned char* abuf, int alen, DnsQuery& out) {
-  char text[INET6_ADDRSTRLEN] = {};
-  const auto keep_ttl = [&out](int ttl) {
-    const auto value = static_cast<std::uint32_t>(std::max(ttl, 0));
-    out.ttl_seconds = out.ttl_seconds ? std::min(*out.ttl_seconds, value) : value;
-  };
   switch (type) {
-    case DnsRecordType::A: {
-      std::array<ares_addrttl, kMaxAddresses> ttls{};
-      int count = kMaxAddresses;
-      const int status = ares_parse_a_reply(abuf, alen, nullptr, ttls.data(), &count);
-      if (status != ARES_SUCCESS) return status;
-      for (int i = 0; i < count; ++i) {
-        const auto& entry = ttls[static_cast<std::size_t>(i)];
-        if (inet_ntop(AF_INET, &entry.ipaddr, text, sizeof text)) out.answers.emplace_back(text);
-        keep_ttl(entry.ttl);
-      }
-      return ARES_SUCCESS;
-    }
-    case DnsRecordType::Aaaa: {
-      std::array<ares_addr6ttl, kMaxAddresses> ttls{};
-      int count = kMaxAddresses;
-      const int status = ares_parse_aaaa_reply(abuf, alen, nullptr, ttls.data(), &count);
-      if (status != ARES_SUCCESS) return status;
-      for (int i = 0; i < count; ++i) {
-        const auto& entry = ttls[static_cast<std::size_t>(i)];
-        if (inet_ntop(AF_INET6, &entry.ip6addr, text, sizeof text)) out.answers.emplace_back(text);
-        keep_ttl(entry.ttl);
-      }
-      return ARES_SUCCESS;
-    }
+    case DnsRecordType::A:
+      return parseAddresses<ares_addrttl>(ares_parse_a_reply, AF_INET, abuf, alen, out.answers,
+                                          &out.ttl_seconds);
+    case DnsRecordType::Aaaa:
+      return parseAddresses<ares_addr6ttl>(ares_parse_aaaa_reply, AF_INET6, abuf, alen, out.answers,
+                                           &out.ttl_seconds);
     case DnsRecordType::Cname:
       if (!parseCnames(abuf, alen, out.answers, out.ttl_seconds)) return ARES_EBADRESP;
       return ARES_SUCCESS;

@@ -12,6 +12,8 @@
 #include <system_error>
 #include <utility>
 
+#include "net/unique_fd.h"
+
 namespace gomodprobe::net {
 
 namespace {

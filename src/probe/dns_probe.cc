@@ -7,45 +7,41 @@
 #include <utility>
 
 #include "net/dns_lookup.h"
+#include "probe/run_frame.h"
 
 namespace gomodprobe::probe {
 
 namespace {
 
-class DnsRun : public std::enable_shared_from_this<DnsRun> {
+class DnsRun final : public RunFrame, public std::enable_shared_from_this<DnsRun> {
  public:
   DnsRun(TargetConfig target, net::EventLoop& loop, ProbeCallback done)
-      : target_(std::move(target)), loop_(loop), done_(std::move(done)) {}
+      : RunFrame(std::move(target), loop, std::move(done)) {}
 
   void start() {
-    started_ = loop_.clock().steadyNow();
-    result_.target = target_.name;
-    result_.kind = target_.kind;
-    result_.started_at = toUnixSeconds(loop_.clock().systemNow());
-    timer_ = loop_.addTimer(started_ + target_.timeout,
-                            [self = shared_from_this()] { self->onDeadline(); });
-    for (const auto& name : target_.names) {
-      for (const auto& resolver : target_.resolvers) {
-        for (const DnsRecordType type : target_.record_types) {
+    beginRun([self = shared_from_this()] { self->onDeadline(); });
+    for (const auto& name : target().names) {
+      for (const auto& resolver : target().resolvers) {
+        for (const DnsRecordType type : target().record_types) {
           DnsQuery query;
           query.name = name;
           query.resolver = resolver.label();
           query.type = type;
-          result_.dns_queries.push_back(std::move(query));
+          result().dns_queries.push_back(std::move(query));
         }
       }
     }
-    pending_ = result_.dns_queries.size();
+    pending_ = result().dns_queries.size();
     std::size_t index = 0;
-    for (const auto& name : target_.names) {
-      for (const auto& resolver : target_.resolvers) {
-        for (const DnsRecordType type : target_.record_types) {
+    for (const auto& name : target().names) {
+      for (const auto& resolver : target().resolvers) {
+        for (const DnsRecordType type : target().record_types) {
           std::weak_ptr<DnsRun> weak = weak_from_this();
-          net::queryDns(loop_, resolver, name, type, [weak, index](DnsQuery query) {
+          net::queryDns(loop(), resolver, name, type, [weak, index](DnsQuery query) {
             if (auto self = weak.lock()) self->onAnswer(index, std::move(query));
           });
           ++index;
-          if (finished_) return;
+          if (finished()) return;
         }
       }
     }
@@ -53,19 +49,17 @@ class DnsRun : public std::enable_shared_from_this<DnsRun> {
 
  private:
   void onAnswer(std::size_t index, DnsQuery query) {
-    if (finished_ || answered_.contains(index)) return;
+    if (finished() || answered_.contains(index)) return;
     answered_.insert(index);
-    result_.dns_queries[index] = std::move(query);
+    result().dns_queries[index] = std::move(query);
     if (--pending_ == 0) finish();
   }
 
   void onDeadline() {
-    timer_ = 0;
-    if (finished_) return;
-    const double timeout = std::chrono::duration<double>(target_.timeout).count();
-    for (std::size_t i = 0; i < result_.dns_queries.size(); ++i) {
+    const double timeout = std::chrono::duration<double>(target().timeout).count();
+    for (std::size_t i = 0; i < result().dns_queries.size(); ++i) {
       if (answered_.contains(i)) continue;
-      DnsQuery& query = result_.dns_queries[i];
+      DnsQuery& query = result().dns_queries[i];
       query.reason = FailureReason::DnsTimeout;
       query.detail = "no answer before the deadline";
       query.duration_seconds = timeout;
@@ -75,34 +69,34 @@ class DnsRun : public std::enable_shared_from_this<DnsRun> {
 
   void judge() {
     // 1. Every query answered NOERROR.
-    for (const auto& q : result_.dns_queries) {
+    for (const auto& q : result().dns_queries) {
       if (q.reason != FailureReason::None && q.reason != FailureReason::DnsNoAnswer) {
         fail(q.reason, q);
         break;
       }
     }
     // 2. Each name has a record from each resolver.
-    if (result_.reason == FailureReason::None) {
-      for (const auto& name : target_.names) {
-        for (const auto& resolver : target_.resolvers) {
+    if (result().reason == FailureReason::None) {
+      for (const auto& name : target().names) {
+        for (const auto& resolver : target().resolvers) {
           const std::string label = resolver.label();
           const bool any = std::any_of(
-              result_.dns_queries.begin(), result_.dns_queries.end(), [&](const DnsQuery& q) {
+              result().dns_queries.begin(), result().dns_queries.end(), [&](const DnsQuery& q) {
                 return q.name == name && q.resolver == label && !q.answers.empty();
               });
-          if (!any && result_.reason == FailureReason::None) {
-            result_.reason = FailureReason::DnsNoAnswer;
-            result_.detail = "resolver ";
-            result_.detail.append(label).append(": no record for ").append(name);
+          if (!any && result().reason == FailureReason::None) {
+            result().reason = FailureReason::DnsNoAnswer;
+            result().detail = "resolver ";
+            result().detail.append(label).append(": no record for ").append(name);
           }
         }
       }
     }
     // 3. Agreement per name, among the resolvers that answered.
-    for (const auto& name : target_.names) {
+    for (const auto& name : target().names) {
       std::map<std::string, std::vector<std::tuple<DnsRecordType, int, std::vector<std::string>>>>
           per_resolver;
-      for (const auto& q : result_.dns_queries) {
+      for (const auto& q : result().dns_queries) {
         if (q.name != name) continue;
         auto& entry = per_resolver[q.resolver];
         entry.emplace_back(q.type, q.rcode.value_or(-1), q.answers);
@@ -119,15 +113,15 @@ class DnsRun : public std::enable_shared_from_this<DnsRun> {
       }
       if (answering < 2) continue;
       const bool agree = distinct.size() == 1;
-      result_.names_agree.push_back(DnsNameAgreement{name, agree});
-      if (!agree && result_.reason == FailureReason::None) {
-        result_.reason = FailureReason::DnsError;
-        result_.detail = "resolvers disagree on " + name + ":";
-        for (const auto& q : result_.dns_queries) {
+      result().names_agree.push_back(DnsNameAgreement{name, agree});
+      if (!agree && result().reason == FailureReason::None) {
+        result().reason = FailureReason::DnsError;
+        result().detail = "resolvers disagree on " + name + ":";
+        for (const auto& q : result().dns_queries) {
           if (q.name != name) continue;
           std::string answers;
           for (const auto& a : q.answers) answers += (answers.empty() ? "" : ",") + a;
-          result_.detail +=
+          result().detail +=
               " " + q.resolver + " " + toString(q.type) + "=" + (answers.empty() ? "-" : answers);
         }
       }
@@ -135,34 +129,21 @@ class DnsRun : public std::enable_shared_from_this<DnsRun> {
   }
 
   void fail(FailureReason reason, const DnsQuery& q) {
-    result_.reason = reason;
-    result_.detail =
+    result().reason = reason;
+    result().detail =
         "resolver " + q.resolver + ": " + q.name + " " + toString(q.type) + ": " + q.detail;
   }
 
   void finish() {
-    if (finished_) return;
-    finished_ = true;
-    if (timer_ != 0) loop_.cancelTimer(timer_);
-    timer_ = 0;
+    if (!endRun()) return;
     judge();
-    result_.success = result_.reason == FailureReason::None;
-    result_.duration_seconds =
-        std::chrono::duration<double>(loop_.clock().steadyNow() - started_).count();
+    result().success = result().reason == FailureReason::None;
     auto keep = shared_from_this();
-    auto done = std::move(done_);
-    done(std::move(result_));
+    deliver();
   }
 
-  const TargetConfig target_;
-  net::EventLoop& loop_;
-  ProbeCallback done_;
-  ProbeResult result_;
-  std::chrono::steady_clock::time_point started_;
-  net::EventLoop::TimerId timer_ = 0;
   std::size_t pending_ = 0;
   std::set<std::size_t> answered_;
-  bool finished_ = false;
 };
 
 }  // namespace

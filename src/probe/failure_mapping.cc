@@ -38,6 +38,7 @@ constexpr std::array kAllReasons = {
     FailureReason::VcsProtocol,
     FailureReason::SshBanner,
     FailureReason::ProxyError,
+    FailureReason::HttpVersionMismatch,
 };
 
 }  // namespace
@@ -170,6 +171,8 @@ std::string_view toLabel(FailureReason reason) {
       return "ssh_banner";
     case FailureReason::ProxyError:
       return "proxy_error";
+    case FailureReason::HttpVersionMismatch:
+      return "http_version";
   }
   return "unknown";
 }

@@ -1,5 +1,7 @@
 #include "probe/probe_run.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -29,54 +31,49 @@ HttpAttempt toAttempt(HttpVersion requested, const net::FetchResponse& response)
 }  // namespace
 
 ProbeRun::ProbeRun(TargetConfig target, net::EventLoop& loop, ProbeCallback done)
-    : target_(std::move(target)), loop_(loop), done_(std::move(done)) {}
+    : RunFrame(std::move(target), loop, std::move(done)) {}
 
 void ProbeRun::start() {
-  started_ = loop_.clock().steadyNow();
-  deadline_ = started_ + target_.timeout;
-  result_.target = target_.name;
-  result_.kind = target_.kind;
-  result_.started_at = toUnixSeconds(loop_.clock().systemNow());
-  deadline_timer_ = loop_.addTimer(deadline_, [self = shared_from_this()] { self->onDeadline(); });
+  beginRun([self = shared_from_this()] { self->onDeadline(); });
   // Credentials are read at every run, so that a rotated token is picked up without a reload.
   std::string error;
-  if (!target_.netrc_file.empty()) {
-    if (!config::checkReadable(target_.netrc_file, &error)) {
+  if (!target().netrc_file.empty()) {
+    if (!config::checkReadable(target().netrc_file, &error)) {
       fail(FailureReason::VcsAuth, "netrc_file: " + error);
       finish();
       return;
     }
-    auth_.netrc_file = target_.netrc_file;
-  } else if (!target_.bearer_token_file.empty()) {
-    auto token = config::readSecretFile(target_.bearer_token_file, &error);
+    auth_.netrc_file = target().netrc_file;
+  } else if (!target().bearer_token_file.empty()) {
+    auto token = config::readSecretFile(target().bearer_token_file, &error);
     if (!token) {
       fail(FailureReason::VcsAuth, "bearer_token_file: " + error);
       finish();
       return;
     }
     auth_.bearer_token = std::move(*token);
-  } else if (!target_.basic_auth.username.empty()) {
-    auto password = config::readSecretFile(target_.basic_auth.password_file, &error);
+  } else if (!target().basic_auth.username.empty()) {
+    auto password = config::readSecretFile(target().basic_auth.password_file, &error);
     if (!password) {
       fail(FailureReason::VcsAuth, "basic_auth password_file: " + error);
       finish();
       return;
     }
-    auth_.username = target_.basic_auth.username;
+    auth_.username = target().basic_auth.username;
     auth_.password = std::move(*password);
   }
 
   std::weak_ptr<ProbeRun> weak = weak_from_this();
   prepare([weak](std::string request_url) {
     auto self = weak.lock();
-    if (self && !self->finished_) self->begin(std::move(request_url));
+    if (self && !self->finished()) self->begin(std::move(request_url));
   });
 }
 
 // By value: overrides keep `proceed` past the call (SumdbRun does).
 // NOLINTNEXTLINE(performance-unnecessary-value-param)
 void ProbeRun::prepare(std::function<void(std::string request_url)> proceed) {
-  proceed(target_.requestUrl());
+  proceed(target().requestUrl());
 }
 
 void ProbeRun::begin(std::string request_url) {
@@ -89,42 +86,42 @@ void ProbeRun::begin(std::string request_url) {
   }
   url_ = *parts;
   // Through an HTTP(S) proxy the proxy resolves the target's name: no lookup of our own.
-  if (const std::string proxy = net::proxyFor(target_, target_.requestUrl()); !proxy.empty()) {
-    result_.proxy = net::redactProxyUrl(proxy);
+  if (const std::string proxy = net::proxyFor(target(), target().requestUrl()); !proxy.empty()) {
+    result().proxy = net::redactProxyUrl(proxy);
     startAttempts();
     return;
   }
   if (net::isIpLiteral(url_.host)) {
     address_ = url_.host;
-    result_.address = address_;
+    result().address = address_;
     startAttempts();
     return;
   }
-  result_.dns.resize(target_.resolvers.size());
-  lookups_pending_ = target_.resolvers.size();
-  for (std::size_t i = 0; i < target_.resolvers.size(); ++i) {
-    result_.dns[i].resolver = target_.resolvers[i].label();
+  result().dns.resize(target().resolvers.size());
+  lookups_pending_ = target().resolvers.size();
+  for (std::size_t i = 0; i < target().resolvers.size(); ++i) {
+    result().dns[i].resolver = target().resolvers[i].label();
     std::weak_ptr<ProbeRun> weak = weak_from_this();
-    net::lookup(loop_, target_.resolvers[i], url_.host, target_.ip_protocol,
+    net::lookup(loop(), target().resolvers[i], url_.host, target().ip_protocol,
                 [weak, i](DnsLookup lookup) {
                   if (auto self = weak.lock()) self->onLookup(i, std::move(lookup));
                 });
-    if (finished_) return;
+    if (finished()) return;
   }
 }
 
 void ProbeRun::onLookup(std::size_t index, DnsLookup lookup) {
-  if (finished_ || lookups_pending_ == 0) return;
-  result_.dns[index] = std::move(lookup);
+  if (finished() || lookups_pending_ == 0) return;
+  result().dns[index] = std::move(lookup);
   --lookups_pending_;
   if (index == 0) {
-    if (result_.dns[0].reason != FailureReason::None) {
+    if (result().dns[0].reason != FailureReason::None) {
       primary_failed_ = true;
     } else {
-      address_ = pickAddress(result_.dns[0]);
-      result_.address = address_;
+      address_ = pickAddress(result().dns[0]);
+      result().address = address_;
       startAttempts();
-      if (finished_) return;
+      if (finished()) return;
     }
   }
   if (primary_failed_ && lookups_pending_ == 0) {
@@ -135,8 +132,8 @@ void ProbeRun::onLookup(std::size_t index, DnsLookup lookup) {
 }
 
 std::string ProbeRun::pickAddress(const DnsLookup& lookup) const {
-  if (target_.ip_protocol == IpProtocol::Ip6) return lookup.ipv6.front();
-  if (target_.ip_protocol == IpProtocol::Ip4) return lookup.ipv4.front();
+  if (target().ip_protocol == IpProtocol::Ip6) return lookup.ipv6.front();
+  if (target().ip_protocol == IpProtocol::Ip4) return lookup.ipv4.front();
   return lookup.ipv4.empty() ? lookup.ipv6.front() : lookup.ipv4.front();
 }
 
@@ -144,18 +141,18 @@ net::FetchRequest ProbeRun::requestFor(const std::string& url) const {
   net::FetchRequest request;
   request.url = url;
   request.version =
-      target_.http_versions.empty() ? HttpVersion::Http11 : target_.http_versions.front();
-  request.ip_protocol = target_.ip_protocol;
-  request.ca_file = target_.ca_file;
-  request.headers = target_.headers;
-  request.deadline = deadline_;
+      target().http_versions.empty() ? HttpVersion::Http11 : target().http_versions.front();
+  request.ip_protocol = target().ip_protocol;
+  request.ca_file = target().ca_file;
+  request.headers = target().headers;
+  request.deadline = deadline();
   request.auth = auth_;
   return request;
 }
 
 void ProbeRun::fetch(net::FetchRequest request, net::Fetch::Callback done) {
-  if (finished_) return;
-  if (request.proxy.empty()) request.proxy = net::proxyFor(target_, request.url);
+  if (finished()) return;
+  if (request.proxy.empty()) request.proxy = net::proxyFor(target(), request.url);
   if (request.pin.empty() && request.proxy.empty() && !address_.empty() &&
       !net::isIpLiteral(url_.host)) {
     if (auto parts = net::splitUrl(request.url); parts && parts->host == url_.host) {
@@ -163,10 +160,10 @@ void ProbeRun::fetch(net::FetchRequest request, net::Fetch::Callback done) {
     }
   }
   std::weak_ptr<ProbeRun> weak = weak_from_this();
-  auto handle = net::startFetch(loop_, std::move(request),
+  auto handle = net::startFetch(loop(), std::move(request),
                                 [weak, done = std::move(done)](net::FetchResponse response) {
                                   auto self = weak.lock();
-                                  if (!self || self->finished_) return;
+                                  if (!self || self->finished()) return;
                                   done(std::move(response));
                                 });
   fetches_.erase(std::remove_if(fetches_.begin(), fetches_.end(),
@@ -177,16 +174,16 @@ void ProbeRun::fetch(net::FetchRequest request, net::Fetch::Callback done) {
 
 void ProbeRun::startAttempts() {
   attempts_started_ = true;
-  result_.http.clear();
-  for (const HttpVersion version : target_.http_versions) {
+  result().http.clear();
+  for (const HttpVersion version : target().http_versions) {
     HttpAttempt pending;
     pending.requested = version;
-    result_.http.push_back(pending);
+    result().http.push_back(pending);
   }
-  attempts_pending_ = target_.http_versions.size();
-  for (std::size_t i = 0; i < target_.http_versions.size(); ++i) {
+  attempts_pending_ = target().http_versions.size();
+  for (std::size_t i = 0; i < target().http_versions.size(); ++i) {
     net::FetchRequest request = requestFor(request_url_);
-    request.version = target_.http_versions[i];
+    request.version = target().http_versions[i];
     request.follow_redirects = followBaseRedirects();
     std::weak_ptr<ProbeRun> weak = weak_from_this();
     fetch(std::move(request), [weak, i](const net::FetchResponse& response) {
@@ -197,23 +194,31 @@ void ProbeRun::startAttempts() {
 }
 
 void ProbeRun::onAttempt(std::size_t index, const net::FetchResponse& response) {
-  HttpAttempt attempt = toAttempt(target_.http_versions[index], response);
+  HttpAttempt attempt = toAttempt(target().http_versions[index], response);
   onBaseResponse(index, response, attempt);
-  if (!result_.dns.empty()) attempt.phases[0] = result_.dns[0].duration_seconds;
-  result_.http[index] = std::move(attempt);
+  if (attempt.success && target().require_http2 && attempt.requested == HttpVersion::Http2 &&
+      attempt.negotiated_version != 2) {
+    attempt.success = false;
+    attempt.reason = FailureReason::HttpVersionMismatch;
+    // negotiated_version is 1.0, 1.1 or 3 here ({} prints 1.0 as "1").
+    attempt.detail = fmt::format("HTTP/2 required (require_http2), the server spoke HTTP/{}",
+                                 attempt.negotiated_version);
+  }
+  if (!result().dns.empty()) attempt.phases[0] = result().dns[0].duration_seconds;
+  result().http[index] = std::move(attempt);
   --attempts_pending_;
   maybeAfterAttempts();
 }
 
 void ProbeRun::maybeAfterAttempts() {
-  if (finished_ || after_called_ || lookups_pending_ > 0 || !attempts_started_ ||
+  if (finished() || after_called_ || lookups_pending_ > 0 || !attempts_started_ ||
       attempts_pending_ > 0) {
     return;
   }
   after_called_ = true;
-  const bool all_ok = std::all_of(result_.http.begin(), result_.http.end(),
+  const bool all_ok = std::all_of(result().http.begin(), result().http.end(),
                                   [](const HttpAttempt& a) { return a.success; });
-  if (!all_ok || loop_.clock().steadyNow() >= deadline_) {
+  if (!all_ok || loop().clock().steadyNow() >= deadline()) {
     finish();
     return;
   }
@@ -221,81 +226,74 @@ void ProbeRun::maybeAfterAttempts() {
 }
 
 void ProbeRun::onDeadline() {
-  deadline_timer_ = 0;
-  if (finished_) return;
-  for (std::size_t i = 0; i < result_.dns.size(); ++i) {
-    DnsLookup& lookup = result_.dns[i];
+  for (std::size_t i = 0; i < result().dns.size(); ++i) {
+    DnsLookup& lookup = result().dns[i];
     if (lookup.reason == FailureReason::None && lookup.ipv4.empty() && lookup.ipv6.empty()) {
       lookup.reason = FailureReason::DnsTimeout;
       lookup.detail = "no answer before the deadline";
-      lookup.duration_seconds = std::chrono::duration<double>(target_.timeout).count();
+      lookup.duration_seconds = std::chrono::duration<double>(target().timeout).count();
       if (i == 0 && address_.empty()) primary_failed_ = true;
     }
   }
   lookups_pending_ = 0;
   onDeadlineReached();
-  if (finished_) return;
+  if (finished()) return;
   // Aborting calls the callbacks synchronously; a step callback may record its failure.
   auto fetches = fetches_;
   for (auto& weak : fetches) {
     if (auto fetch = weak.lock()) fetch->abort();
   }
-  if (!finished_) {
-    if (result_.reason == FailureReason::None && after_called_) {
+  if (!finished()) {
+    if (result().reason == FailureReason::None && after_called_) {
       fail(FailureReason::Timeout,
-           "deadline of " + std::to_string(target_.timeout.count()) + "ms exceeded");
+           "deadline of " + std::to_string(target().timeout.count()) + "ms exceeded");
     }
     finish();
   }
 }
 
 void ProbeRun::fail(FailureReason reason, std::string detail) {
-  if (result_.reason != FailureReason::None) return;
-  result_.reason = reason;
-  result_.detail = std::move(detail);
+  if (result().reason != FailureReason::None) return;
+  result().reason = reason;
+  result().detail = std::move(detail);
 }
 
 void ProbeRun::finish() {
-  if (finished_) return;
-  finished_ = true;
-  if (deadline_timer_ != 0) loop_.cancelTimer(deadline_timer_);
-  deadline_timer_ = 0;
+  if (!endRun()) return;
   if (primary_failed_) {
-    result_.reason = result_.dns[0].reason;
-    result_.detail = "resolver " + result_.dns[0].resolver + ": " + result_.dns[0].detail;
-    result_.http.clear();
+    result().reason = result().dns[0].reason;
+    result().detail = "resolver " + result().dns[0].resolver + ": " + result().dns[0].detail;
+    result().http.clear();
   } else {
     // An attempt's failure comes before any later step's.
-    for (const auto& attempt : result_.http) {
+    for (const auto& attempt : result().http) {
       if (!attempt.success) {
-        result_.reason = attempt.reason;
-        result_.detail = std::string("HTTP/") + toString(attempt.requested) + ": " + attempt.detail;
+        result().reason = attempt.reason;
+        result().detail =
+            std::string("HTTP/") + toString(attempt.requested) + ": " + attempt.detail;
         break;
       }
     }
   }
-  if (result_.dns.size() >= 2) {
+  if (result().dns.size() >= 2) {
     std::set<std::string> first;
     bool agree = true;
-    for (std::size_t i = 0; i < result_.dns.size(); ++i) {
-      std::set<std::string> set(result_.dns[i].ipv4.begin(), result_.dns[i].ipv4.end());
-      set.insert(result_.dns[i].ipv6.begin(), result_.dns[i].ipv6.end());
+    for (std::size_t i = 0; i < result().dns.size(); ++i) {
+      std::set<std::string> set(result().dns[i].ipv4.begin(), result().dns[i].ipv4.end());
+      set.insert(result().dns[i].ipv6.begin(), result().dns[i].ipv6.end());
       if (i == 0) {
         first = std::move(set);
       } else if (set != first) {
         agree = false;
       }
     }
-    result_.resolvers_agree = agree;
+    result().resolvers_agree = agree;
   }
-  result_.success = result_.reason == FailureReason::None && !result_.http.empty() &&
-                    std::all_of(result_.http.begin(), result_.http.end(),
-                                [](const HttpAttempt& a) { return a.success; });
-  result_.duration_seconds =
-      std::chrono::duration<double>(loop_.clock().steadyNow() - started_).count();
+  result().success = result().reason == FailureReason::None && !result().http.empty() &&
+                     std::all_of(result().http.begin(), result().http.end(),
+                                 [](const HttpAttempt& a) { return a.success; });
   auto keep = shared_from_this();
-  auto done = std::move(done_);
-  done(std::move(result_));
+  deliver();
 }
 
 }  // namespace gomodprobe::probe

@@ -9,21 +9,25 @@
 #include "gomodprobe/probe.h"
 #include "net/event_loop.h"
 #include "net/http_fetch.h"
+#include "probe/run_frame.h"
 
 namespace gomodprobe::probe {
 
-/// The frame every probe run shares: one deadline (the target's timeout), the lookup of the URL's
+/// The run of every probe with an HTTP check: within the RunFrame (one deadline, the target's
+/// timeout), the lookup of the URL's
 /// host with every configured resolver (the primary's address feeds all requests to that host),
 /// the HTTP attempts of the base URL (one per requested version, phases as blackbox_exporter names
 /// them), and the assembly of the ProbeResult. Subclasses add steps after the attempts by
 /// overriding afterAttempts(), issue requests with fetch() and end with finish(). Loop thread only;
 /// the run keeps itself alive (shared_ptr) until it has called back.
-class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
+class ProbeRun : public RunFrame, public std::enable_shared_from_this<ProbeRun> {
  public:
   ProbeRun(TargetConfig target, net::EventLoop& loop, ProbeCallback done);
   virtual ~ProbeRun() = default;
   ProbeRun(const ProbeRun&) = delete;
   ProbeRun& operator=(const ProbeRun&) = delete;
+  ProbeRun(ProbeRun&&) = delete;
+  ProbeRun& operator=(ProbeRun&&) = delete;
 
   /// Starts the run; call once, right after make_shared.
   void start();
@@ -61,12 +65,8 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   /// Ends the run and calls back. Idempotent.
   void finish();
 
-  [[nodiscard]] bool finished() const { return finished_; }
   /// The run's deadline has passed: start no new step.
-  [[nodiscard]] bool expired() const { return loop_.clock().steadyNow() >= deadline_; }
-  [[nodiscard]] const TargetConfig& target() const { return target_; }
-  [[nodiscard]] net::EventLoop& loop() { return loop_; }
-  ProbeResult& result() { return result_; }
+  [[nodiscard]] bool expired() const { return loop().clock().steadyNow() >= deadline(); }
 
  private:
   void begin(std::string request_url);
@@ -77,12 +77,6 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   void maybeAfterAttempts();
   [[nodiscard]] std::string pickAddress(const DnsLookup& lookup) const;
 
-  const TargetConfig target_;
-  net::EventLoop& loop_;
-  ProbeCallback done_;
-  ProbeResult result_;
-  std::chrono::steady_clock::time_point started_;
-  std::chrono::steady_clock::time_point deadline_;
   std::string request_url_;  ///< of the base check, from prepare()
   net::UrlParts url_;
   std::string address_;
@@ -91,8 +85,6 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   bool attempts_started_ = false;
   bool primary_failed_ = false;
   bool after_called_ = false;
-  bool finished_ = false;
-  net::EventLoop::TimerId deadline_timer_ = 0;
   std::vector<std::weak_ptr<net::Fetch>> fetches_;
   net::HttpAuth auth_;  // secrets of this run: never logged or copied into the result
 };

@@ -5,12 +5,15 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/report.h"
 #include "metrics/probe_collector.h"
 
 namespace gomodprobe::web {
 
-/// Escapes & < > " ' for HTML text and attribute values.
-[[nodiscard]] std::string htmlEscape(std::string_view text);
+/// Escapes & < > " ' for HTML text and attribute values (agent::escapeMarkup, Markup::Html).
+[[nodiscard]] inline std::string htmlEscape(std::string_view text) {
+  return agent::escapeMarkup(text, agent::Markup::Html);
+}
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (for a query value).
 [[nodiscard]] std::string urlEncode(std::string_view text);

@@ -84,6 +84,7 @@ std::string probeDebugText(const TargetConfig& target, const ProbeResult& result
   for (auto v : target.http_versions)
     versions += (versions.empty() ? "" : ", ") + std::string(toString(v));
   out += fmt::format("  http_versions: {}\n", versions);
+  if (target.require_http2) out += "  require_http2: true\n";
   std::string resolvers;
   for (const auto& r : target.resolvers) resolvers += (resolvers.empty() ? "" : ", ") + r.label();
   out += fmt::format("  resolvers: {}\n  ip_protocol: {}\n  timeout: {}\n  interval: {}\n",

@@ -121,6 +121,10 @@ TEST(JunitReportTest, AttributeValuesSurviveQuotesAndNewlines) {
   EXPECT_EQ(xmlEscape("a\"'\n", true), "a&quot;&apos;&#10;");
   EXPECT_EQ(xmlEscape("a\"'\n", false), "a\"'\n");
   EXPECT_EQ(xmlEscape("\xC3", false), "\xEF\xBF\xBD") << "truncated UTF-8 sequence";
+  // HTML (the landing page): quotes always, ' as &#39;, white space and other bytes as given.
+  EXPECT_EQ(escapeMarkup("<a href='x'>&\"\t\r\n\xC3</a>", Markup::Html),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\t\r\n\xC3&lt;/a&gt;");
+  EXPECT_EQ(escapeMarkup("a\"'\r", Markup::XmlText), "a\"'&#13;");
   EXPECT_EQ(xmlEscape("\xEF\xBF\xBF", false), "\xEF\xBF\xBD") << "U+FFFF is not an XML Char";
 }
 

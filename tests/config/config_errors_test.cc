@@ -192,6 +192,21 @@ INSTANTIATE_TEST_SUITE_P(
             R"(bad.yml:5:12: invalid sumdb "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9Sx)"
             R"(Edh+s3Ux18htTTAD8OuAn8 ftp://sum.test" (expected a GOSUMDB value: "name", )"
             R"("name+hash+key" or "name+hash+key URL"))"},
+        // ---- require_http2
+        ErrorCase{"RequireHttp2IsAWord",
+                  target("http", "https://a.test", "    require_http2: yes\n"),
+                  R"(bad.yml:5:20: "require_http2" must be true or false, got "yes")"},
+        ErrorCase{"RequireHttp2IsAList",
+                  target("http", "https://a.test", "    require_http2: [true]\n"),
+                  R"(bad.yml:5:20: "require_http2" must be a string, got a list)"},
+        ErrorCase{"RequireHttp2WithoutAnHttp2Attempt",
+                  target("goproxy", "https://proxy.test",
+                         "    http_versions: [\"1.1\"]\n    require_http2: true\n"),
+                  R"(bad.yml:6:20: require_http2: true needs "2" in http_versions (no attempt )"
+                  R"(requests HTTP/2))"},
+        ErrorCase{"RequireHttp2OnAKindWithoutHttpCheck",
+                  target("vcs", "https://git.test/repo", "    require_http2: true\n"),
+                  R"(bad.yml:5:5: key "require_http2" does not apply to kind vcs)"},
         // ---- other classes
         ErrorCase{"UnknownKind", target("mirror", "https://a.test"),
                   R"(bad.yml:3:11: invalid kind "mirror" (expected goproxy, sumdb, http, chain, )"

@@ -134,6 +134,29 @@ TEST(ConfigLoaderTest, HistogramsSetting) {
   EXPECT_THAT(error.what(), HasSubstr("histograms must be per_target or per_kind"));
 }
 
+TEST(ConfigLoaderTest, RequireHttp2IsOffByDefaultAndReadPerTarget) {
+  const Config config = parseConfig(R"(targets:
+  - {name: plain, kind: http, url: "https://a.test"}
+  - {name: strict, kind: http, url: "https://a.test", require_http2: true}
+  - {name: only-h2, kind: goproxy, url: "https://p.test", http_versions: [2], require_http2: true}
+  - {name: sumdb, kind: sumdb, url: "https://s.test", require_http2: false}
+)",
+                                    "h2.yml");
+  ASSERT_EQ(config.targets.size(), 4U);
+  EXPECT_FALSE(config.targets[0].require_http2);
+  EXPECT_TRUE(config.targets[1].require_http2);
+  EXPECT_THAT(config.targets[1].http_versions,
+              ElementsAre(HttpVersion::Http11, HttpVersion::Http2));
+  EXPECT_TRUE(config.targets[2].require_http2);
+  EXPECT_THAT(config.targets[2].http_versions, ElementsAre(HttpVersion::Http2));
+  EXPECT_FALSE(config.targets[3].require_http2);
+  // Not a global key: a fleet-wide default would also hit targets without an HTTP/2 attempt.
+  const ConfigError error = parseError("global:\n  require_http2: true\n");
+  EXPECT_EQ(error.line(), 2);
+  EXPECT_EQ(error.column(), 3);
+  EXPECT_THAT(error.what(), HasSubstr("unknown key \"require_http2\" in global"));
+}
+
 TEST(ConfigLoaderTest, TargetInheritsGlobalsAndGetsKindDefaultPaths) {
   const Config config = parseConfig(R"(global:
   interval: 20s

@@ -31,45 +31,10 @@ using ::testing::Not;
 
 using testing::runCommand;
 
-struct HttpReply {
-  long status = 0;
-  std::string body;
-};
-
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-HttpReply httpRequest(const std::string& url, bool post = false) {
-  HttpReply reply;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  if (post) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-  }
-  curl_easy_cleanup(curl);
-  return reply;
-}
-
-/// The value of the sample `series` (name{labels} exactly as exposed), or NaN.
-double sample(const std::string& metrics, const std::string& series) {
-  std::istringstream in(metrics);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nan("");
-}
-
-void writeFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-}
+using testing::httpGet;
+using testing::httpPost;
+using testing::sample;
+using testing::writeFile;
 
 class AgentBinaryTest : public ::testing::Test {
  protected:
@@ -156,62 +121,18 @@ TEST_F(AgentBinaryTest, ConfigCheckReportsFileLineAndColumn) {
 }
 
 /// The daemon as a child process; its stderr goes to a file we read for the bound port.
-class Daemon {
- public:
-  Daemon(const std::string& config, const std::string& log) : log_(log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 2);
-      ::dup2(fd, 1);
-      ::execl(GOMODPROBE_BINARY, GOMODPROBE_BINARY, "--config.file", config.c_str(),
-              "--web.listen-address", "127.0.0.1:0", "--log.level", "debug",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  /// Waits (bounded) for "(port N)" in the log.
-  int port() {
-    const std::regex re("\\(port ([0-9]+)\\)");
-    for (int i = 0; i < 200; ++i) {
-      std::ifstream in(log_);
-      std::stringstream text;
-      text << in.rdbuf();
-      std::smatch m;
-      const std::string s = text.str();
-      if (std::regex_search(s, m, re)) return std::stoi(m[1]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));  // polling a log, bounded
-    }
-    return 0;
-  }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-};
+testing::Daemon startDaemon(const std::string& config, const std::string& log) {
+  return {GOMODPROBE_BINARY,
+          {"--config.file", config, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"},
+          log};
+}
 
 /// Scrapes until `done(metrics)` holds (bounded by ~15 s); returns the last scrape.
 template <typename Pred>
 std::string scrapeUntil(const std::string& url, Pred done) {
   std::string last;
   for (int i = 0; i < 300; ++i) {
-    last = httpRequest(url).body;
+    last = httpGet(url).body;
     if (done(last)) return last;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling, bounded
   }
@@ -221,12 +142,12 @@ std::string scrapeUntil(const std::string& url, Pred done) {
 TEST_F(AgentBinaryTest, DaemonExposesCorrectMetricsAndReloads) {
   const std::string config = net_->dir() + "/daemon.yml";
   writeFile(config, configYaml(fleetTargets()));
-  Daemon daemon(config, net_->dir() + "/daemon.log");
+  testing::Daemon daemon = startDaemon(config, net_->dir() + "/daemon.log");
   const int port = daemon.port();
   ASSERT_GT(port, 0) << "daemon did not report its port";
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
 
-  EXPECT_EQ(httpRequest(base + "/-/healthy").status, 200);
+  EXPECT_EQ(httpGet(base + "/-/healthy").status, 200);
   const std::vector<std::string> names = {"h2",      "h1only",    "plain",     "list",
                                           "expired", "wronghost", "unknownca", "refused",
                                           "hang",    "badgw",     "nx",        "split"};
@@ -295,10 +216,10 @@ TEST_F(AgentBinaryTest, DaemonExposesCorrectMetricsAndReloads) {
 
   // A broken config is refused and the running one kept.
   writeFile(config, "targets:\n  - name: x\n    kind: nope\n    url: https://x.test\n");
-  const auto reload = httpRequest(base + "/-/reload", /*post=*/true);
+  const auto reload = httpPost(base + "/-/reload");
   EXPECT_EQ(reload.status, 500);
   EXPECT_THAT(reload.body, HasSubstr(config + ":3:11"));
-  std::string after = httpRequest(base + "/metrics").body;
+  std::string after = httpGet(base + "/metrics").body;
   EXPECT_EQ(sample(after, "gomodprobe_config_last_reload_successful"), 0);
   EXPECT_THAT(after, HasSubstr("target=\"h2\""));
 
@@ -313,7 +234,7 @@ TEST_F(AgentBinaryTest, DaemonExposesCorrectMetricsAndReloads) {
   EXPECT_EQ(sample(after, "gomodprobe_config_last_reload_successful"), 1) << after;
   EXPECT_THAT(after, Not(HasSubstr("target=\"h2\"")));
   EXPECT_GE(sample(after, "gomodprobe_probes_total{target=\"only\",kind=\"http\"}"), 1);
-  EXPECT_EQ(httpRequest(base + "/-/reload").status, 405) << "reload is POST only";
+  EXPECT_EQ(httpGet(base + "/-/reload").status, 405) << "reload is POST only";
 
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(), 0);

@@ -150,65 +150,6 @@ Uses collectUses(const fs::path& root) {
   return uses;
 }
 
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-/// GET `url` (loopback, 5 s timeout); "" on any error.
-std::string httpGet(const std::string& url) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  if (curl_easy_perform(curl) != CURLE_OK) body.clear();
-  curl_easy_cleanup(curl);
-  return body;
-}
-
-/// The daemon as a child process, listening on 127.0.0.1:0; stdout/stderr go to `log`.
-class Daemon {
- public:
-  Daemon(const std::string& config, std::string log) : log_(std::move(log)) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execl(GOMODPROBE_BINARY, GOMODPROBE_BINARY, "--config.file", config.c_str(),
-              "--web.listen-address", "127.0.0.1:0", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  /// The bound port from "(port N)" in the log (polled, bounded ~5 s); 0 if it never appears.
-  int port() const {
-    const std::regex re("\\(port ([0-9]+)\\)");
-    for (int i = 0; i < 200; ++i) {
-      const std::string text = testing::readFile(log_);
-      std::smatch m;
-      if (std::regex_search(text, m, re)) return std::stoi(m[1]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));  // polling a log, bounded
-    }
-    return 0;
-  }
-  const std::string& log() const { return log_; }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
 class DashboardMetricsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -291,9 +232,11 @@ TEST_F(DashboardMetricsTest, EveryMetricUsedByDashboardsAndAlertsIsExported) {
   const std::string config = go_->dir() + "/dashboard-metrics.yml";
   std::ofstream(config) << yaml;
 
-  Daemon daemon(config, go_->dir() + "/dashboard-metrics.log");
+  const std::string log = go_->dir() + "/dashboard-metrics.log";
+  testing::Daemon daemon(GOMODPROBE_BINARY,
+                         {"--config.file", config, "--web.listen-address", "127.0.0.1:0"}, log);
   const int port = daemon.port();
-  ASSERT_GT(port, 0) << testing::logTail(daemon.log());
+  ASSERT_GT(port, 0) << testing::logTail(log);
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
 
   // Poll /metrics until every target has finished a run (bounded ~30 s).
@@ -312,7 +255,7 @@ TEST_F(DashboardMetricsTest, EveryMetricUsedByDashboardsAndAlertsIsExported) {
   std::string text;
   Exposition exposition;
   for (int i = 0; i < 300; ++i) {
-    text = httpGet(url);
+    text = testing::httpGet(url).body;
     exposition = parseExposition(text);
     if (all_ran(exposition, text)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling, bounded

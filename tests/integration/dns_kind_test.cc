@@ -22,18 +22,8 @@ namespace {
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 
-class DnsKindTest : public ::testing::Test {
+class DnsKindTest : public testing::ProbeSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    libraries_ = std::make_unique<net::NetLibraries>();
-    net_ = std::make_unique<testing::NetFixture>();
-    net_->start();
-  }
-  static void TearDownTestSuite() {
-    net_.reset();
-    libraries_.reset();
-  }
-
   static TargetConfig target(const std::string& name, std::vector<std::string> names,
                              std::vector<DnsRecordType> types = {DnsRecordType::A,
                                                                  DnsRecordType::Aaaa}) {
@@ -48,14 +38,7 @@ class DnsKindTest : public ::testing::Test {
     t.interval = milliseconds(10000);
     return t;
   }
-  static ProbeResult run(const TargetConfig& t) {
-    Config config;
-    config.targets = {t};
-    SystemClock clock;
-    auto results = agent::runOnce(config, clock);
-    EXPECT_EQ(results.size(), 1U);
-    return results.empty() ? ProbeResult{} : results.front();
-  }
+  static ProbeResult run(const TargetConfig& t) { return testing::runOnce(t); }
   static const DnsQuery& query(const ProbeResult& r, const std::string& name, bool primary,
                                DnsRecordType type) {
     const std::string resolver = primary ? net_->dnsPrimary() : net_->dnsSecondary();
@@ -72,17 +55,6 @@ class DnsKindTest : public ::testing::Test {
     }
     return std::nullopt;
   }
-  static std::string metricsText(const TargetConfig& t, const ProbeResult& r) {
-    metrics::ProbeCollector collector(metrics::BuildInfo{});
-    collector.setTargets({t});
-    collector.record(r);
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, collector.Collect());
-    return out.str();
-  }
-
-  static inline std::unique_ptr<net::NetLibraries> libraries_;
-  static inline std::unique_ptr<testing::NetFixture> net_;
 };
 
 TEST_F(DnsKindTest, AgreeingResolversSucceedWithRcodeAnswersAndTtls) {
@@ -115,7 +87,7 @@ TEST_F(DnsKindTest, AgreeingResolversSucceedWithRcodeAnswersAndTtls) {
   EXPECT_EQ(agree(r, "good.test"), std::optional<bool>(true));  // TTLs differ: still agree
   EXPECT_EQ(agree(r, "alias.test"), std::optional<bool>(true));
 
-  const std::string text = metricsText(t, r);
+  const std::string text = testing::metricsText(t, r);
   const std::string primary = net_->dnsPrimary();
   EXPECT_THAT(text, HasSubstr("gomodprobe_dns_rcode{target=\"agree\",resolver=\"" + primary +
                               "\",name=\"good.test\",type=\"A\"} 0"));
@@ -138,7 +110,7 @@ TEST_F(DnsKindTest, SplitHorizonDisagreementFails) {
   EXPECT_EQ(query(r, "split.test", false, DnsRecordType::A).answers,
             std::vector<std::string>{"127.0.0.2"});
   EXPECT_EQ(agree(r, "split.test"), std::optional<bool>(false));
-  EXPECT_THAT(metricsText(t, r),
+  EXPECT_THAT(testing::metricsText(t, r),
               HasSubstr("gomodprobe_dns_resolvers_agree{target=\"split\",name=\"split.test\"} 0"));
 }
 
@@ -155,7 +127,7 @@ TEST_F(DnsKindTest, NxdomainAndServfailCarryTheirRcodes) {
   EXPECT_EQ(query(sf, "servfail.test", true, DnsRecordType::A).rcode, std::optional<int>(2));
   EXPECT_EQ(query(sf, "servfail.test", false, DnsRecordType::A).rcode, std::optional<int>(3));
   EXPECT_EQ(agree(sf, "servfail.test"), std::optional<bool>(false));
-  EXPECT_THAT(metricsText(t, sf),
+  EXPECT_THAT(testing::metricsText(t, sf),
               HasSubstr("gomodprobe_dns_rcode{target=\"servfail\",resolver=\"" +
                         net_->dnsPrimary() + "\",name=\"servfail.test\",type=\"A\"} 2"));
 

@@ -69,9 +69,15 @@ namespace {
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 using testing::GoModFixture;
+using testing::httpGet;
 using testing::NetFixture;
+using testing::openFds;
+using testing::procStatus;
 using testing::ProxyVariant;
+using testing::sample;
+using testing::samples;
 using testing::UniqueFd;
+using testing::writeFile;
 
 // ---- tuning -------------------------------------------------------------------------------------
 
@@ -108,89 +114,11 @@ constexpr std::string_view kSampler = "rsc.io/sampler@v1.3.0";
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
-void writeFile(const std::string& path, std::string_view content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) fail("cannot write " + path);
-}
-
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-struct HttpReply {
-  long status = 0;
-  std::string body;
-};
-
-HttpReply httpGet(const std::string& url) {
-  HttpReply reply;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return reply;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROXY, "");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-  }
-  curl_easy_cleanup(curl);
-  return reply;
-}
-
-/// The value of the sample `series` (name{labels} exactly as exposed), or NaN.
-double sample(const std::string& metrics, const std::string& series) {
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nan("");
-}
-
-/// Every sample whose series starts with `prefix`: series → value.
-std::map<std::string, double> samples(const std::string& metrics, const std::string& prefix) {
-  std::map<std::string, double> out;
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with(prefix)) continue;
-    const auto space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
-}
-
-/// Open descriptors of a process (entries of /proc/PID/fd; -1 when unreadable).
-long openFds(pid_t pid) {
-  std::error_code ec;
-  long n = 0;
-  for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    ++n;
-  }
-  return ec ? -1 : n;
-}
-
 long countLines(const std::string& path) {
   std::ifstream in(path);
   long n = 0;
   for (std::string line; std::getline(in, line);) ++n;
   return n;
-}
-
-/// VmRSS or VmHWM of a process from /proc/PID/status, KiB (-1 when unreadable).
-long procStatusKb(pid_t pid, std::string_view field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
-      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-    }
-  }
-  return -1;
 }
 
 /// The lowest VmRSS (KiB) and open-descriptor count seen over `window` (sampled every 50 ms): what
@@ -203,7 +131,7 @@ Floors floorsOver(pid_t pid, std::chrono::milliseconds window) {
   Floors floors;
   const auto end = SteadyClock::now() + window;
   do {
-    const long rss = procStatusKb(pid, "VmRSS");
+    const long rss = procStatus(pid, "VmRSS");
     const long fds = openFds(pid);
     if (rss > 0 && (floors.rss_kb < 0 || rss < floors.rss_kb)) floors.rss_kb = rss;
     if (fds > 0 && (floors.fds < 0 || fds < floors.fds)) floors.fds = fds;
@@ -801,6 +729,18 @@ const std::vector<FaultCase>& faultCases() {
              return url(https("good.test", w.net().h1OnlyPort())) + "    http_versions: [\"2\"]\n";
            },
        .extra = &expectNegotiatedHttp11},
+      // The same server when the target requires HTTP/2: a failure, with what was spoken still
+      // recorded (blackbox_exporter's valid_http_versions: ["HTTP/2.0"]).
+      {.name = "h2_required_server_without_h2",
+       .reason = "http_version",
+       .kind = "http",
+       .yaml =
+           [](const FaultWorld& w) {
+             return url(https("good.test", w.net().h1OnlyPort())) +
+                    "    http_versions: [\"2\"]\n    require_http2: true\n";
+           },
+       .detail = "HTTP/2 required (require_http2), the server spoke HTTP/1.1",
+       .extra = &expectNegotiatedHttp11},
       // ---- HTTP ---------------------------------------------------------------------------------
       {.name = "http_404",
        .reason = "http_status",
@@ -1200,7 +1140,7 @@ MatrixResults runMatrix() {
   r.fds_warm = warm.fds;
   r.rss_final_kb = final.rss_kb;
   r.fds_final = final.fds;
-  r.hwm_kb = procStatusKb(agent.pid(), "VmHWM");
+  r.hwm_kb = procStatus(agent.pid(), "VmHWM");
   for (const FaultCase& c : faultCases()) {
     if (!c.counted_log.empty()) {
       r.requests[std::string(c.counted_log)] = countLines(world.accessLog(c.counted_log));

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <prometheus/text_serializer.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,15 +14,21 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
+
+#include "agent/agent.h"
+#include "gomodprobe/clock.h"
+#include "metrics/probe_collector.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): not declared in strict mode
 
@@ -41,12 +49,6 @@ constexpr int64_t kGoodValidity = int64_t{90} * 24 * 3600;
 
 [[noreturn]] void throwErrno(const std::string& what) {
   throw std::runtime_error(what + ": " + std::system_category().message(errno));
-}
-
-void writeFile(const std::string& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
 }
 
 // Keeps fds away from 0..2 so that dup2 onto stdio in a child can never clobber them.
@@ -211,6 +213,188 @@ CommandResult runCommand(const std::string& command, bool with_stderr) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+void writeFile(const std::string& path, std::string_view content) {
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+// ---- HTTP client, /metrics, /proc ---------------------------------------------------------------
+
+namespace {
+
+std::size_t appendTo(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+}  // namespace
+
+HttpReply httpFetch(const HttpRequest& request) {
+  HttpReply reply;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    reply.code = CURLE_FAILED_INIT;
+    return reply;
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendTo);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &appendTo);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
+  if (request.post) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+  if (!request.user_password.empty()) {
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(curl, CURLOPT_USERPWD, request.user_password.c_str());
+  }
+  if (!request.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, request.ca_file.c_str());
+  if (!request.cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, request.cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, request.key_file.c_str());
+  }
+  if (request.max_tls != 0) {
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2 | request.max_tls);
+  }
+  reply.code = curl_easy_perform(curl);
+  if (reply.code == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+    const char* type = nullptr;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+    if (type != nullptr) reply.content_type = type;
+  }
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
+double sample(const std::string& metrics, const std::string& series) {
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+  }
+  return std::nan("");
+}
+
+std::map<std::string, double> samples(const std::string& metrics, const std::string& prefix) {
+  std::map<std::string, double> out;
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(prefix)) continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+long openFds(pid_t pid) {
+  std::error_code ec;
+  long n = 0;
+  for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++n;
+  }
+  return ec ? -1 : n;
+}
+
+long procStatus(pid_t pid, std::string_view field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+    }
+  }
+  return -1;
+}
+
+// ---- the agent ----------------------------------------------------------------------------------
+
+Daemon::Daemon(const std::string& binary, std::vector<std::string> args, std::string log)
+    : log_(std::move(log)) {
+  args.insert(args.begin(), binary);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+int Daemon::port() {
+  const std::regex re("\\(port ([0-9]+)\\)");
+  for (int i = 0; i < 400; ++i) {
+    std::smatch m;
+    const std::string text = readFile(log_);
+    if (std::regex_search(text, m, re)) return std::stoi(m[1]);
+    if (exited()) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));  // polling a log, bounded
+  }
+  return 0;
+}
+
+void Daemon::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int Daemon::wait() {
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool Daemon::exited() {
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
+}
+
+void ProbeSuiteTest::SetUpTestSuite() {
+  libraries_ = std::make_unique<net::NetLibraries>();
+  net_ = std::make_unique<NetFixture>();
+  net_->start();
+}
+
+void ProbeSuiteTest::TearDownTestSuite() {
+  net_.reset();
+  libraries_.reset();
+}
+
+std::string metricsText(const TargetConfig& target, const ProbeResult& result) {
+  metrics::ProbeCollector collector(metrics::BuildInfo{});
+  collector.setTargets({target});
+  collector.record(result);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, collector.Collect());
+  return out.str();
+}
+
+ProbeResult runOnce(const TargetConfig& target) {
+  Config config;
+  config.targets = {target};
+  SystemClock clock;
+  auto results = agent::runOnce(config, clock);
+  if (results.size() != 1) throw std::logic_error("agent::runOnce gave no result");
+  return std::move(results.front());
 }
 
 // ---- lifecycle ----------------------------------------------------------------------------------

@@ -56,6 +56,8 @@
 // sockets: its port is chosen by binding UDP+TCP :0, closing, and passing the number; if that
 // tiny race is lost dnsmasq exits with EADDRINUSE and start() retries with a new port.
 
+#include <curl/curl.h>
+#include <gtest/gtest.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -63,12 +65,19 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "gomodprobe/config.h"
+#include "gomodprobe/probe.h"
+#include "net/handles.h"
+#include "net/unique_fd.h"
 
 namespace gomodprobe::testing {
 
@@ -100,32 +109,80 @@ struct CommandResult {
 };
 CommandResult runCommand(const std::string& command, bool with_stderr = true);
 
-// Owns a file descriptor (closed on destruction; movable, not copyable).
-class UniqueFd {
+// Writes `content` to `path` (parent directories created, file truncated); throws
+// std::runtime_error when that fails.
+void writeFile(const std::string& path, std::string_view content);
+
+// ---- HTTP client of the tests (libcurl, never through a proxy of the environment) ----
+
+struct HttpRequest {
+  std::string url;
+  bool post = false;          // POST with an empty body (e.g. /-/reload)
+  std::string user_password;  // "user:password" for basic auth
+  std::string ca_file;        // trust for https
+  std::string cert_file;      // client certificate
+  std::string key_file;
+  long max_tls = 0;  // CURL_SSLVERSION_MAX_*
+};
+
+struct HttpReply {
+  CURLcode code = CURLE_OK;
+  long status = 0;  // 0: no answer
+  std::string body;
+  std::string headers;
+  std::string content_type;
+};
+
+// One request on a fresh handle, bounded by 20 s.
+HttpReply httpFetch(const HttpRequest& request);
+inline HttpReply httpGet(const std::string& url) { return httpFetch(HttpRequest{url}); }
+inline HttpReply httpPost(const std::string& url) { return httpFetch(HttpRequest{url, true}); }
+
+// ---- /metrics text and /proc readings ----
+
+// The value of the sample `series` (name{labels} exactly as exposed), or NaN.
+double sample(const std::string& metrics, const std::string& series);
+// Every sample whose series starts with `prefix`: series -> value.
+std::map<std::string, double> samples(const std::string& metrics, const std::string& prefix);
+// Open descriptors of a process (entries of /proc/PID/fd); -1 when unreadable.
+long openFds(pid_t pid);
+// A number from /proc/PID/status ("VmRSS", "VmHWM" in KiB, "Threads"); -1 when absent.
+long procStatus(pid_t pid, std::string_view field);
+
+// ---- the agent ----
+
+// The agent binary as a child process with `args`, stdout and stderr to the file `log` (which
+// reveals the bound port); SIGKILLed on destruction unless waited for.
+class Daemon {
  public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+  Daemon(const std::string& binary, std::vector<std::string> args, std::string log);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Waits (bounded, ~10 s) for "(port N)" in the log; 0 when the daemon exited or never said.
+  int port();
+  void signal(int sig) const;
+  // Waits for the exit (bounded by the caller's test timeout) and returns the exit code.
+  int wait();
+  [[nodiscard]] std::string log() const { return readFile(log_); }
+  [[nodiscard]] pid_t pid() const { return pid_; }
 
  private:
-  int fd_ = -1;
+  bool exited();
+  std::string log_;
+  pid_t pid_ = -1;
 };
+
+// The text exposition of `result` as the agent's collector renders it for `target`.
+std::string metricsText(const TargetConfig& target, const ProbeResult& result);
+
+// One run of `target` as `gomodprobe check` does it (agent::runOnce, system clock); throws
+// std::logic_error if the agent returned no result.
+ProbeResult runOnce(const TargetConfig& target);
+
+// Owns a file descriptor (closed on destruction; movable, not copyable): the agent's own.
+using UniqueFd = net::UniqueFd;
 
 // Result of a raw UDP DNS query (see NetFixture::queryDns).
 struct DnsReply {
@@ -285,6 +342,16 @@ class NetFixture {
 
   std::vector<ExtraNginxServer> extra_servers_;  // see addNginxServer()
   std::vector<uint16_t> extra_ports_;
+};
+
+// Base of a test suite whose tests run probes in-process: the agent's network libraries (curl,
+// c-ares) and one NetFixture, started once per suite (SetUpTestSuite) and shared as net_.
+class ProbeSuiteTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  static inline std::unique_ptr<net::NetLibraries> libraries_;
+  static inline std::unique_ptr<NetFixture> net_;
 };
 
 }  // namespace gomodprobe::testing

@@ -19,18 +19,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class HttpProbeTest : public ::testing::Test {
+class HttpProbeTest : public testing::ProbeSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    libraries_ = std::make_unique<net::NetLibraries>();
-    net_ = std::make_unique<testing::NetFixture>();
-    net_->start();
-  }
-  static void TearDownTestSuite() {
-    net_.reset();
-    libraries_.reset();
-  }
-
   /// A target on the fixture: `host` resolved by the primary dnsmasq, trusted test CA.
   static TargetConfig target(const std::string& name, const std::string& scheme,
                              const std::string& host, std::uint16_t port,
@@ -48,14 +38,7 @@ class HttpProbeTest : public ::testing::Test {
     return t;
   }
 
-  static ProbeResult probe(const TargetConfig& t) {
-    Config config;
-    config.targets = {t};
-    SystemClock clock;
-    auto results = agent::runOnce(config, clock);
-    EXPECT_EQ(results.size(), 1U);
-    return results.empty() ? ProbeResult{} : results.front();
-  }
+  static ProbeResult probe(const TargetConfig& t) { return testing::runOnce(t); }
 
   static void expectBothAttemptsFailWith(const ProbeResult& r, FailureReason reason) {
     EXPECT_FALSE(r.success);
@@ -66,9 +49,6 @@ class HttpProbeTest : public ::testing::Test {
       EXPECT_EQ(toLabel(h.reason), toLabel(reason)) << h.detail;
     }
   }
-
-  static inline std::unique_ptr<net::NetLibraries> libraries_;
-  static inline std::unique_ptr<testing::NetFixture> net_;
 };
 
 TEST_F(HttpProbeTest, Http2PortNegotiatesBothVersionsWithAllPhases) {

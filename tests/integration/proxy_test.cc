@@ -31,24 +31,6 @@ using ::testing::Not;
 
 std::size_t idx(Phase p) { return static_cast<std::size_t>(p); }
 
-ProbeResult runTarget(const TargetConfig& t) {
-  Config config;
-  config.targets = {t};
-  SystemClock clock;
-  auto results = agent::runOnce(config, clock);
-  EXPECT_EQ(results.size(), 1U);
-  return results.empty() ? ProbeResult{} : results.front();
-}
-
-std::string metricsText(const TargetConfig& t, const ProbeResult& r) {
-  metrics::ProbeCollector collector(metrics::BuildInfo{});
-  collector.setTargets({t});
-  collector.record(r);
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, collector.Collect());
-  return out.str();
-}
-
 std::size_t countConnects(const testing::Tinyproxy& proxy, const std::string& authority) {
   const std::string log = testing::readFile(proxy.log_file);
   std::size_t count = 0;
@@ -99,7 +81,7 @@ class ProxyTest : public ::testing::Test {
 
 TEST_F(ProxyTest, AllowingProxyGivesProxyConnectPhaseAndNoResolve) {
   const auto t = target(allow_.url());
-  const auto r = runTarget(t);
+  const auto r = testing::runOnce(t);
   ASSERT_TRUE(r.success) << r.detail;
   EXPECT_EQ(r.proxy, allow_.url());
   EXPECT_TRUE(r.dns.empty());  // the proxy resolved proxy.test
@@ -117,7 +99,7 @@ TEST_F(ProxyTest, AllowingProxyGivesProxyConnectPhaseAndNoResolve) {
   // Both attempts really went through tinyproxy.
   EXPECT_EQ(countConnects(allow_, authority()), 2U);
 
-  const std::string text = metricsText(t, r);
+  const std::string text = testing::metricsText(t, r);
   EXPECT_THAT(text, HasSubstr("gomodprobe_proxy_info{target=\"proxied\",proxy=\"" + allow_.url() +
                               "\",dns=\"proxy\"} 1"));
   EXPECT_THAT(text, HasSubstr("phase=\"proxy_connect\",http_version=\"1.1\""));
@@ -125,7 +107,7 @@ TEST_F(ProxyTest, AllowingProxyGivesProxyConnectPhaseAndNoResolve) {
   EXPECT_THAT(text, Not(HasSubstr("gomodprobe_dns_lookup_duration_seconds{")));
 
   // The same target without the proxy: resolve phase, no proxy_connect.
-  const auto direct = runTarget(target(""));
+  const auto direct = testing::runOnce(target(""));
   ASSERT_TRUE(direct.success) << direct.detail;
   EXPECT_TRUE(direct.proxy.empty());
   ASSERT_EQ(direct.dns.size(), 1U);
@@ -135,7 +117,7 @@ TEST_F(ProxyTest, AllowingProxyGivesProxyConnectPhaseAndNoResolve) {
 }
 
 TEST_F(ProxyTest, RefusedConnectIsProxyError) {
-  const auto r = runTarget(target(deny_.url()));
+  const auto r = testing::runOnce(target(deny_.url()));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(toLabel(r.reason), "proxy_error") << r.detail;
   EXPECT_THAT(r.detail, HasSubstr("refused CONNECT: HTTP 403"));
@@ -149,7 +131,8 @@ TEST_F(ProxyTest, RefusedConnectIsProxyError) {
 }
 
 TEST_F(ProxyTest, UnreachableProxyIsProxyError) {
-  const auto r = runTarget(target("http://127.0.0.1:" + std::to_string(net_->refusedPort())));
+  const auto r =
+      testing::runOnce(target("http://127.0.0.1:" + std::to_string(net_->refusedPort())));
   EXPECT_EQ(toLabel(r.reason), "proxy_error") << r.detail;
   EXPECT_THAT(r.detail, HasSubstr("connect refused to proxy http://127.0.0.1:"));
 }
@@ -159,11 +142,11 @@ TEST_F(ProxyTest, ProxyCredentialsNeverLeave) {
   const std::string with_credentials =
       "http://probe-user:" + secret + "@127.0.0.1:" + std::to_string(deny_.port);
   const auto t = target(with_credentials);
-  const auto r = runTarget(t);
+  const auto r = testing::runOnce(t);
   EXPECT_EQ(r.reason, FailureReason::ProxyError) << r.detail;
   EXPECT_EQ(r.proxy, deny_.url());
   const std::string surfaces =
-      r.detail + metricsText(t, r) + agent::formatText({r}) + agent::toJson({r}).dump();
+      r.detail + testing::metricsText(t, r) + agent::formatText({r}) + agent::toJson({r}).dump();
   EXPECT_THAT(surfaces, Not(HasSubstr(secret)));
   EXPECT_THAT(surfaces, Not(HasSubstr("probe-user")));
   EXPECT_THAT(surfaces, HasSubstr(deny_.url()));
@@ -183,18 +166,18 @@ TEST_F(ProxyTest, ProxyFromEnvironmentHonoursNoProxy) {
     return config::parseConfig(yaml, "env.yml", env).targets.at(0);
   };
   // The denying proxy would fail the run: success means NO_PROXY sent it direct.
-  const auto direct = runTarget(load(deny_.url(), "example.com, .proxy.test"));
+  const auto direct = testing::runOnce(load(deny_.url(), "example.com, .proxy.test"));
   EXPECT_TRUE(direct.success) << direct.detail;
   EXPECT_TRUE(direct.proxy.empty());
   EXPECT_EQ(direct.dns.size(), 1U);
   EXPECT_EQ(countConnects(deny_, authority()), 0U);
 
-  const auto proxied = runTarget(load(deny_.url(), "example.com,127.0.0.0/8"));
+  const auto proxied = testing::runOnce(load(deny_.url(), "example.com,127.0.0.0/8"));
   EXPECT_EQ(toLabel(proxied.reason), "proxy_error") << proxied.detail;
   EXPECT_EQ(proxied.proxy, deny_.url());
   EXPECT_EQ(countConnects(deny_, authority()), 2U);
 
-  const auto allowed = runTarget(load(allow_.url(), ""));
+  const auto allowed = testing::runOnce(load(allow_.url(), ""));
   EXPECT_TRUE(allowed.success) << allowed.detail;
   EXPECT_EQ(allowed.proxy, allow_.url());
 }
@@ -252,7 +235,7 @@ class GoProxyThroughProxyTest : public ::testing::Test {
 
 TEST_F(GoProxyThroughProxyTest, VerdictAgreesWithTheGoCommand) {
   // Allowing proxy: both succeed, both went through it.
-  const auto ok = runTarget(goproxyTarget(allow_.url()));
+  const auto ok = testing::runOnce(goproxyTarget(allow_.url()));
   EXPECT_TRUE(ok.success) << ok.detail;
   EXPECT_EQ(ok.proxy, allow_.url());
   EXPECT_TRUE(ok.dns.empty());
@@ -269,7 +252,7 @@ TEST_F(GoProxyThroughProxyTest, VerdictAgreesWithTheGoCommand) {
   EXPECT_GT(countConnects(allow_, authority()), probe_connects);  // go used the proxy too
 
   // Denying proxy: both fail.
-  const auto refused = runTarget(goproxyTarget(deny_.url()));
+  const auto refused = testing::runOnce(goproxyTarget(deny_.url()));
   EXPECT_FALSE(refused.success);
   EXPECT_EQ(toLabel(refused.reason), "proxy_error") << refused.detail;
   const auto go_refused = goDownload(deny_);
@@ -281,13 +264,13 @@ TEST_F(GoProxyThroughProxyTest, VerdictAgreesWithTheGoCommand) {
   chain.kind = TargetKind::Chain;
   chain.goproxy = goproxyUrl();
   chain.go_sum.clear();
-  const auto c = runTarget(chain);
+  const auto c = testing::runOnce(chain);
   EXPECT_TRUE(c.success) << c.detail;
   EXPECT_EQ(c.proxy, allow_.url());
   ASSERT_EQ(c.chain_entries.size(), 1U);
   EXPECT_EQ(c.chain_entries[0], 0);
   chain.proxy_url = deny_.url();
-  const auto c_refused = runTarget(chain);
+  const auto c_refused = testing::runOnce(chain);
   EXPECT_FALSE(c_refused.success);
   EXPECT_EQ(toLabel(c_refused.reason), "proxy_error") << c_refused.detail;
 }

@@ -183,14 +183,7 @@ std::string probesTotal(const std::string& target, const std::string& kind) {
   return "gomodprobe_probes_total{target=\"" + target + "\",kind=\"" + kind + "\"}";
 }
 
-std::string readAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void writeFile(const std::string& path, const std::string& text) {
+void replaceFile(const std::string& path, const std::string& text) {
   // Written beside and renamed over, as config management tools do: the daemon never reads a
   // half-written file (a half-written one is a case of its own in the table below).
   const std::string temp = path + ".tmp";
@@ -205,26 +198,6 @@ std::size_t countOf(const std::string& text, std::string_view needle) {
   std::size_t count = 0;
   for (std::size_t at = text.find(needle); at != std::string::npos;
        at = text.find(needle, at + needle.size())) {
-    ++count;
-  }
-  return count;
-}
-
-/// A number from /proc/PID/status ("VmRSS" in kB, "Threads").
-long procStatus(pid_t pid, const std::string& field) {
-  std::istringstream in(readAll("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0)
-      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return -1;
-}
-
-long openFds(pid_t pid) {
-  long count = 0;
-  for ([[maybe_unused]] const auto& entry :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
     ++count;
   }
   return count;
@@ -367,7 +340,7 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
   const Config configs[2] = {alpha(), beta()};
   const std::string config_file = net_->dir() + "/storm.yml";
   const std::string log_file = net_->dir() + "/storm.log";
-  writeFile(config_file, configs[0].yaml);
+  replaceFile(config_file, configs[0].yaml);
   // Malloc tuned so that RSS follows live memory (see the leak check at the end).
   const pid_t pid = net_->startChild(
       "gomodprobe-storm", log_file,
@@ -377,7 +350,7 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
   int port = 0;
   ASSERT_TRUE(pollUntil([&] {
     std::smatch m;
-    const std::string log = readAll(log_file);
+    const std::string log = testing::readFile(log_file);
     if (!std::regex_search(log, m, std::regex("\\(port ([0-9]+)\\)"))) return false;
     port = std::stoi(m[1]);
     return true;
@@ -408,7 +381,7 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
   std::mutex scrape_gate;
   auto rss_at_rest = [&] {
     std::lock_guard lock(scrape_gate);
-    return procStatus(pid, "VmRSS");
+    return testing::procStatus(pid, "VmRSS");
   };
   auto scrape = [&] {
     std::lock_guard lock(scrape_gate);
@@ -442,7 +415,7 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
 
   const std::vector<BadCase> table = badCases(url());
   auto outcomes = [&] {
-    const std::string log = readAll(log_file);
+    const std::string log = testing::readFile(log_file);
     return countOf(log, "config reloaded: ") + countOf(log, "config reload failed");
   };
   std::size_t done = outcomes();
@@ -468,7 +441,7 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
     SCOPED_TRACE("reload " + std::to_string(r) + (by_post ? " (POST)" : " (SIGHUP)"));
     std::string expected_error;
     if (good) {
-      writeFile(config_file, configs[1 - running].yaml);
+      replaceFile(config_file, configs[1 - running].yaml);
     } else {
       // Built on the config that is NOT running: a loader that applied part of the file would
       // show targets of the other set.
@@ -485,7 +458,7 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
       }
       expected_error =
           config_file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
-      writeFile(config_file, other.yaml + bad.line);
+      replaceFile(config_file, other.yaml + bad.line);
       ++refused;
     }
 
@@ -505,7 +478,7 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
     if (good) running = 1 - running;
 
     // The log line of this reload (the last one about a reload).
-    const std::string log = readAll(log_file);
+    const std::string log = testing::readFile(log_file);
     const std::size_t last = log.rfind("msg=\"config reload");
     const std::string logged = log.substr(last, log.find('\n', last) - last);
     if (good) {
@@ -529,13 +502,13 @@ TEST_F(ReloadStormTest, ReloadsUnderLoadNeverDropAScrapeNorLeakAndRefuseBadFiles
     rss.push_back(rss_at_rest());
     if (r % 4 == 3) rss_trace += std::to_string(rss.back() / 1024) + " ";
     if (r == 11) {
-      threads_warm = procStatus(pid, "Threads");
-      fds_warm = openFds(pid);
+      threads_warm = testing::procStatus(pid, "Threads");
+      fds_warm = testing::openFds(pid);
     }
   }
   const auto storm = std::chrono::duration<double>(SteadyClock::now() - storm_start).count();
-  const long threads_end = procStatus(pid, "Threads");
-  const long fds_end = openFds(pid);
+  const long threads_end = testing::procStatus(pid, "Threads");
+  const long fds_end = testing::openFds(pid);
   const double runs_after = kept_runs(Samples(metrics));
 
   stop.store(true);

@@ -27,30 +27,13 @@
 #include <string>
 #include <vector>
 
+#include "integration/fixture.h"
+
 namespace gomodprobe {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-// GET `url`: the status (0 when nothing answered) and body.
-std::pair<long, std::string> httpGet(const std::string& url) {
-  std::string body;
-  long status = 0;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return {status, body};
-}
 
 struct Notification {
   std::string text;
@@ -242,9 +225,9 @@ TEST(SystemdNotifyTest, ReadyAfterListenerWatchdogReloadingStopping) {
   // The moment READY=1 arrives, /metrics must already answer (the listener is bound).
   const int port = portIn(ready->text);
   ASSERT_GT(port, 0) << ready->text;
-  const auto [status, body] = httpGet("http://127.0.0.1:" + std::to_string(port) + "/metrics");
-  EXPECT_EQ(status, 200);
-  EXPECT_THAT(body, HasSubstr("gomodprobe_build_info"));
+  const auto metrics = testing::httpGet("http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body, HasSubstr("gomodprobe_build_info"));
   EXPECT_THAT(ready->text, HasSubstr("STATUS=1 targets, listening on 127.0.0.1:0 (port "));
   EXPECT_EQ(count(seen, ready->text), 1U);
 

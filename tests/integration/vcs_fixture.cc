@@ -30,13 +30,6 @@ constexpr auto kStartupTimeout = std::chrono::seconds(10);
   throw std::runtime_error(what + ": " + std::system_category().message(errno));
 }
 
-void writeFile(const std::string& path, const std::string& content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
 // A descriptor closed by the destructor.
 class Fd {
  public:

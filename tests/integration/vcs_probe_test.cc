@@ -131,14 +131,7 @@ class VcsProbeTest : public ::testing::Test {
     return t;
   }
 
-  static ProbeResult probe(const TargetConfig& t) {
-    Config config;
-    config.targets = {t};
-    SystemClock clock;
-    auto results = agent::runOnce(config, clock);
-    EXPECT_EQ(results.size(), 1U);
-    return results.empty() ? ProbeResult{} : results.front();
-  }
+  static ProbeResult probe(const TargetConfig& t) { return testing::runOnce(t); }
 
   // go mod download's verdict must be gomodprobe's.
   void expectAgreement(const ProbeResult& r, const std::string& module, bool with_netrc) const {
@@ -303,30 +296,6 @@ TEST_F(VcsProbeTest, SshIdentificationExchange) {
   EXPECT_EQ(r.vcs->steps[2].reason, FailureReason::Timeout);
 }
 
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-std::string httpGet(const std::string& url) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  return body;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Every surface a secret could leak to: `check` text and JSON output with debug logs, the daemon's
 // log, /metrics and /, and config error messages. The targets use each credential kind, succeed
 // and fail (a wrong password is sent and refused).
@@ -388,15 +357,15 @@ TEST_F(VcsProbeTest, SecretsAppearOnNoOutputSurface) {
   const std::regex listening(R"(listening on .*\(port (\d+)\))");
   for (int i = 0; i < 400 && port == 0; ++i) {  // polling the log, bounded (~10 s)
     std::smatch m;
-    const std::string text = slurp(log);
+    const std::string text = testing::readFile(log);
     if (std::regex_search(text, m, listening)) port = std::stoi(m[1]);
     if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  ASSERT_GT(port, 0) << slurp(log);
+  ASSERT_GT(port, 0) << testing::readFile(log);
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   std::string metrics;
   for (int i = 0; i < 300; ++i) {  // polling /metrics, bounded (~15 s)
-    metrics = httpGet(base + "/metrics");
+    metrics = testing::httpGet(base + "/metrics").body;
     if (metrics.find("gomodprobe_probe_success{target=\"none\"") != std::string::npos &&
         metrics.find("gomodprobe_probe_success{target=\"basic-wrong\"") != std::string::npos &&
         metrics.find("gomodprobe_probe_success{target=\"basic-ok\"") != std::string::npos &&
@@ -412,9 +381,9 @@ TEST_F(VcsProbeTest, SecretsAppearOnNoOutputSurface) {
   EXPECT_THAT(metrics, HasSubstr("gomodprobe_vcs_step_duration_seconds_bucket{target=\"bearer-ok\""
                                  ",step=\"info_refs\""));
   surfaces["/metrics"] = metrics;
-  surfaces["/"] = httpGet(base + "/");
+  surfaces["/"] = testing::httpGet(base + "/").body;
   fixture_->net().stopChild(pid);
-  surfaces["daemon log"] = slurp(log);
+  surfaces["daemon log"] = testing::readFile(log);
 
   for (const auto& [surface, text] : surfaces) {
     EXPECT_FALSE(text.empty()) << surface;

@@ -45,93 +45,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Request {
-  std::string url;
-  bool post = false;
-  std::string user_password;  // "user:password" for basic auth
-  std::string ca_file;        // trust for https
-  std::string cert_file;      // client certificate
-  std::string key_file;
-  long max_tls = 0;  // CURL_SSLVERSION_MAX_*
-};
-
-struct Reply {
-  CURLcode code = CURLE_OK;
-  long status = 0;
-  std::string body;
-  std::string headers;
-  std::string content_type;
-};
-
-std::size_t append(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-Reply fetch(const Request& request) {
-  Reply reply;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &append);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
-  if (request.post) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-  if (!request.user_password.empty()) {
-    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(curl, CURLOPT_USERPWD, request.user_password.c_str());
-  }
-  if (!request.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, request.ca_file.c_str());
-  if (!request.cert_file.empty()) {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, request.cert_file.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, request.key_file.c_str());
-  }
-  if (request.max_tls != 0) {
-    curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2 | request.max_tls);
-  }
-  reply.code = curl_easy_perform(curl);
-  if (reply.code == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-    const char* type = nullptr;
-    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
-    if (type != nullptr) reply.content_type = type;
-  }
-  curl_easy_cleanup(curl);
-  return reply;
-}
-
-Reply get(const std::string& url) { return fetch(Request{url}); }
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-CommandResult runCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), n);
-  }
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-void writeFile(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::trunc) << text;
-}
-
-std::string readAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using Request = testing::HttpRequest;
+using Reply = testing::HttpReply;
+using testing::httpFetch;
+using testing::httpGet;
+using testing::runCommand;
+using testing::writeFile;
 
 // A bcrypt hash of `password` with a fresh random salt (libxcrypt).
 std::string bcrypt(const std::string& password) {
@@ -143,18 +62,8 @@ std::string bcrypt(const std::string& password) {
   return web::BasicAuth::crypt(password, setting.data());
 }
 
-class WebTest : public ::testing::Test {
+class WebTest : public testing::ProbeSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    libraries_ = std::make_unique<net::NetLibraries>();
-    net_ = std::make_unique<testing::NetFixture>();
-    net_->start();
-  }
-  static void TearDownTestSuite() {
-    net_.reset();
-    libraries_.reset();
-  }
-
   static std::string targetYaml(const std::string& name, const std::string& url,
                                 const std::string& extra = "") {
     return "  - name: " + name + "\n    kind: http\n    url: " + url + "\n    resolvers: [\"" +
@@ -198,9 +107,6 @@ class WebTest : public ::testing::Test {
     agent::Agent agent;
     std::unique_ptr<web::WebServer> server;
   };
-
-  static inline std::unique_ptr<net::NetLibraries> libraries_;
-  static inline std::unique_ptr<testing::NetFixture> net_;
 };
 
 TEST_F(WebTest, ProbeRunsAConfiguredTargetNowAndReturnsOnlyThatRunsMetrics) {
@@ -211,7 +117,7 @@ TEST_F(WebTest, ProbeRunsAConfiguredTargetNowAndReturnsOnlyThatRunsMetrics) {
   }
   Stack stack(configYaml("1h"));
 
-  Reply reply = get(stack.base() + "/probe?target=h2");
+  Reply reply = httpGet(stack.base() + "/probe?target=h2");
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(reply.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_THAT(reply.body, HasSubstr("gomodprobe_probe_success{target=\"h2\",kind=\"http\"} 1\n"));
@@ -226,7 +132,7 @@ TEST_F(WebTest, ProbeRunsAConfiguredTargetNowAndReturnsOnlyThatRunsMetrics) {
   const auto promtool = runCommand("promtool check metrics < " + file);
   EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
 
-  reply = get(stack.base() + "/probe?target=expired");
+  reply = httpGet(stack.base() + "/probe?target=expired");
   ASSERT_EQ(reply.status, 200);
   EXPECT_THAT(reply.body,
               HasSubstr("gomodprobe_probe_success{target=\"expired\",kind=\"http\"} 0\n"));
@@ -242,7 +148,7 @@ TEST_F(WebTest, ProbeRunsAConfiguredTargetNowAndReturnsOnlyThatRunsMetrics) {
 
 TEST_F(WebTest, ProbeDebugReturnsTheStepByStepTrace) {
   Stack stack(configYaml("1h"));
-  Reply reply = get(stack.base() + "/probe?target=refused&debug=true");
+  Reply reply = httpGet(stack.base() + "/probe?target=refused&debug=true");
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(reply.content_type, "text/plain; charset=utf-8");
   EXPECT_THAT(reply.body,
@@ -252,7 +158,7 @@ TEST_F(WebTest, ProbeDebugReturnsTheStepByStepTrace) {
   EXPECT_THAT(reply.body, HasSubstr("reason=connect_refused"));
   EXPECT_THAT(reply.body, HasSubstr("Metrics that would have been returned:\n"));
 
-  reply = get(stack.base() + "/probe?target=h2&debug=true");
+  reply = httpGet(stack.base() + "/probe?target=h2&debug=true");
   ASSERT_EQ(reply.status, 200);
   EXPECT_THAT(reply.body, HasSubstr("http/2   ok   status=200 negotiated=2"));
   EXPECT_TRUE(std::regex_search(reply.body, std::regex("connect=[0-9.]+ms tls=[0-9.]+ms")))
@@ -275,17 +181,17 @@ TEST_F(WebTest, ProbeRefusesUnknownNamesAndNeverFetchesAGivenUrl) {
 
   Stack stack(configYaml("1h"));
   const std::string probe = stack.base() + "/probe";
-  EXPECT_EQ(get(probe + "?target=" + evil_url).status, 404);
-  EXPECT_EQ(get(probe + "?target=" + encoded + "%2F").status, 404);
-  EXPECT_EQ(get(probe + "?target=nothere").status, 404);
-  EXPECT_EQ(get(probe + "?target=H2").status, 404) << "names are exact";
-  EXPECT_EQ(get(probe + "?target=" + evil_url + "&debug=true").status, 404);
-  EXPECT_EQ(get(probe + "?module=http_2xx&target=" + encoded).status, 400);
-  EXPECT_EQ(get(probe + "?target=h2&module=http_2xx").status, 400);
-  EXPECT_EQ(get(probe + "?target=h2&url=" + encoded).status, 400);
-  EXPECT_EQ(get(probe + "?target=h2&target=" + encoded).status, 400);
-  EXPECT_EQ(get(probe).status, 400);
-  const Reply unknown = get(probe + "?target=%3Cscript%3E");
+  EXPECT_EQ(httpGet(probe + "?target=" + evil_url).status, 404);
+  EXPECT_EQ(httpGet(probe + "?target=" + encoded + "%2F").status, 404);
+  EXPECT_EQ(httpGet(probe + "?target=nothere").status, 404);
+  EXPECT_EQ(httpGet(probe + "?target=H2").status, 404) << "names are exact";
+  EXPECT_EQ(httpGet(probe + "?target=" + evil_url + "&debug=true").status, 404);
+  EXPECT_EQ(httpGet(probe + "?module=http_2xx&target=" + encoded).status, 400);
+  EXPECT_EQ(httpGet(probe + "?target=h2&module=http_2xx").status, 400);
+  EXPECT_EQ(httpGet(probe + "?target=h2&url=" + encoded).status, 400);
+  EXPECT_EQ(httpGet(probe + "?target=h2&target=" + encoded).status, 400);
+  EXPECT_EQ(httpGet(probe).status, 400);
+  const Reply unknown = httpGet(probe + "?target=%3Cscript%3E");
   EXPECT_EQ(unknown.status, 404);
   EXPECT_THAT(unknown.body, Not(HasSubstr("<script>"))) << "the name is not echoed";
 
@@ -310,7 +216,7 @@ TEST_F(WebTest, LandingPageShowsEveryTargetWithItsLastResultAndReason) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling, bounded
   }
   ASSERT_TRUE(all_ran());
-  const Reply page = get(stack.base() + "/");
+  const Reply page = httpGet(stack.base() + "/");
   ASSERT_EQ(page.status, 200);
   EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
   EXPECT_THAT(page.body, HasSubstr("<table id=\"targets\">"));
@@ -321,7 +227,7 @@ TEST_F(WebTest, LandingPageShowsEveryTargetWithItsLastResultAndReason) {
   EXPECT_THAT(page.body, HasSubstr("<b>http/2</b> <span class=\"good\">ok</span> status 200 via "
                                    "HTTP/2"));
   EXPECT_THAT(page.body, HasSubstr("href=\"/probe?target=expired&amp;debug=true\""));
-  EXPECT_EQ(get(stack.base() + "/nope").status, 404);
+  EXPECT_EQ(httpGet(stack.base() + "/nope").status, 404);
 }
 
 TEST_F(WebTest, BasicAuthProtectsEveryPath) {
@@ -331,36 +237,36 @@ TEST_F(WebTest, BasicAuthProtectsEveryPath) {
   Stack stack(configYaml("1h"), web_config);
   for (const std::string path : {"/", "/metrics", "/-/healthy", "/probe?target=h2", "/nope"}) {
     const std::string url = stack.base() + path;
-    Reply reply = get(url);
+    Reply reply = httpGet(url);
     EXPECT_EQ(reply.status, 401) << path;
     EXPECT_THAT(reply.headers, HasSubstr("WWW-Authenticate: Basic realm=\"gomodprobe\"")) << path;
-    EXPECT_EQ(fetch(Request{url, false, "alice:wrong"}).status, 401) << path;
-    EXPECT_EQ(fetch(Request{url, false, "bob:s3cret pass"}).status, 401) << path;
-    EXPECT_EQ(fetch(Request{url, false, "mallory:s3cret pass"}).status, 401) << path;
-    reply = fetch(Request{url, false, "alice:s3cret pass"});
+    EXPECT_EQ(httpFetch(Request{url, false, "alice:wrong"}).status, 401) << path;
+    EXPECT_EQ(httpFetch(Request{url, false, "bob:s3cret pass"}).status, 401) << path;
+    EXPECT_EQ(httpFetch(Request{url, false, "mallory:s3cret pass"}).status, 401) << path;
+    reply = httpFetch(Request{url, false, "alice:s3cret pass"});
     EXPECT_EQ(reply.status, path == "/nope" ? 404 : 200) << path;
   }
-  EXPECT_EQ(fetch(Request{stack.base() + "/-/reload", true}).status, 401);
-  EXPECT_EQ(fetch(Request{stack.base() + "/-/reload", true, "alice:s3cret pass"}).status, 200);
-  EXPECT_EQ(fetch(Request{stack.base() + "/metrics", false, "bob:other"}).status, 200);
+  EXPECT_EQ(httpFetch(Request{stack.base() + "/-/reload", true}).status, 401);
+  EXPECT_EQ(httpFetch(Request{stack.base() + "/-/reload", true, "alice:s3cret pass"}).status, 200);
+  EXPECT_EQ(httpFetch(Request{stack.base() + "/metrics", false, "bob:other"}).status, 200);
 }
 
 TEST_F(WebTest, ServesTlsWithTheConfiguredCertificate) {
   web::WebConfig web_config;
   web_config.tls = web::TlsServerConfig{net_->goodCertFile(), net_->keyFile()};
   Stack stack(configYaml("1h"), web_config);
-  Reply reply = fetch(Request{stack.base("https") + "/metrics", false, "", net_->caFile()});
+  Reply reply = httpFetch(Request{stack.base("https") + "/metrics", false, "", net_->caFile()});
   ASSERT_EQ(reply.code, CURLE_OK) << curl_easy_strerror(reply.code);
   EXPECT_EQ(reply.status, 200);
   EXPECT_THAT(reply.body, HasSubstr("gomodprobe_build_info"));
-  reply = fetch(Request{stack.base("https") + "/probe?target=h2", false, "", net_->caFile()});
+  reply = httpFetch(Request{stack.base("https") + "/probe?target=h2", false, "", net_->caFile()});
   EXPECT_EQ(reply.status, 200);
   EXPECT_THAT(reply.body, HasSubstr("gomodprobe_probe_success{target=\"h2\",kind=\"http\"} 1"));
   // The certificate is the one configured: a client trusting another CA refuses it.
-  EXPECT_EQ(fetch(Request{stack.base("https") + "/", false, "", net_->otherCaFile()}).code,
+  EXPECT_EQ(httpFetch(Request{stack.base("https") + "/", false, "", net_->otherCaFile()}).code,
             CURLE_PEER_FAILED_VERIFICATION);
   // Plain HTTP on the TLS port gets no HTTP answer.
-  EXPECT_EQ(get(stack.base() + "/metrics").status, 0);
+  EXPECT_EQ(httpGet(stack.base() + "/metrics").status, 0);
 }
 
 TEST_F(WebTest, TlsMinVersionAndClientCertificates) {
@@ -378,10 +284,10 @@ TEST_F(WebTest, TlsMinVersionAndClientCertificates) {
   Stack stack(configYaml("1h"), web_config);
   const std::string url = stack.base("https") + "/-/healthy";
   Request request{url, false, "", net_->caFile(), dir + "/client.crt", dir + "/client.key"};
-  EXPECT_EQ(fetch(request).status, 200);
+  EXPECT_EQ(httpFetch(request).status, 200);
   request.max_tls = CURL_SSLVERSION_MAX_TLSv1_2;
-  EXPECT_NE(fetch(request).code, CURLE_OK) << "min_version TLS13 refuses TLS 1.2";
-  EXPECT_NE(fetch(Request{url, false, "", net_->caFile()}).code, CURLE_OK)
+  EXPECT_NE(httpFetch(request).code, CURLE_OK) << "min_version TLS13 refuses TLS 1.2";
+  EXPECT_NE(httpFetch(Request{url, false, "", net_->caFile()}).code, CURLE_OK)
       << "RequireAndVerifyClientCert refuses a client without a certificate";
 }
 
@@ -396,64 +302,6 @@ TEST_F(WebTest, BadTlsFilesFailAtStartWithTheReason) {
   }
 }
 
-/// The real binary as a child process; stderr to a log file that reveals the bound port.
-class Daemon {
- public:
-  explicit Daemon(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
-    args.insert(args.begin(), GOMODPROBE_BINARY);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(GOMODPROBE_BINARY, argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  /// Waits (bounded) for "(port N)" in the log; 0 when the daemon exited or never said.
-  int port() {
-    const std::regex re("\\(port ([0-9]+)\\)");
-    for (int i = 0; i < 400; ++i) {
-      std::smatch m;
-      const std::string text = readAll(log_);
-      if (std::regex_search(text, m, re)) return std::stoi(m[1]);
-      if (exited()) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));  // polling a log, bounded
-    }
-    return 0;
-  }
-  /// Waits for the exit (bounded by the caller's test timeout) and returns the exit code.
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  [[nodiscard]] std::string log() const { return readAll(log_); }
-
- private:
-  bool exited() {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
-    pid_ = -1;
-    return true;
-  }
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
 TEST_F(WebTest, BinaryTakesTlsAndBasicAuthFromWebConfigFile) {
   const std::string dir = net_->dir();
   writeFile(dir + "/agent.yml", configYaml("1h"));
@@ -461,17 +309,18 @@ TEST_F(WebTest, BinaryTakesTlsAndBasicAuthFromWebConfigFile) {
                                   "\n  key_file: " + net_->keyFile() +
                                   "\nbasic_auth_users:\n  prometheus: '" + bcrypt("scrape-me") +
                                   "'\n");
-  Daemon daemon({"--config.file", dir + "/agent.yml", "--web.config.file", dir + "/web.yml",
-                 "--web.listen-address", "127.0.0.1:0"},
-                dir + "/web-daemon.log");
+  testing::Daemon daemon(GOMODPROBE_BINARY,
+                         {"--config.file", dir + "/agent.yml", "--web.config.file",
+                          dir + "/web.yml", "--web.listen-address", "127.0.0.1:0"},
+                         dir + "/web-daemon.log");
   const int port = daemon.port();
   ASSERT_GT(port, 0) << daemon.log();
   const std::string base = "https://127.0.0.1:" + std::to_string(port);
-  EXPECT_EQ(fetch(Request{base + "/metrics", false, "", net_->caFile()}).status, 401);
-  EXPECT_EQ(fetch(Request{base + "/metrics", false, "prometheus:nope", net_->caFile()}).status,
+  EXPECT_EQ(httpFetch(Request{base + "/metrics", false, "", net_->caFile()}).status, 401);
+  EXPECT_EQ(httpFetch(Request{base + "/metrics", false, "prometheus:nope", net_->caFile()}).status,
             401);
   const Reply reply =
-      fetch(Request{base + "/probe?target=h2", false, "prometheus:scrape-me", net_->caFile()});
+      httpFetch(Request{base + "/probe?target=h2", false, "prometheus:scrape-me", net_->caFile()});
   EXPECT_EQ(reply.status, 200);
   EXPECT_THAT(reply.body, HasSubstr("gomodprobe_probe_success{target=\"h2\",kind=\"http\"} 1"));
   EXPECT_THAT(daemon.log(), Not(HasSubstr("scrape-me")));
@@ -481,9 +330,10 @@ TEST_F(WebTest, BinaryRejectsABadWebConfigFileWithItsPosition) {
   const std::string dir = net_->dir();
   writeFile(dir + "/agent.yml", configYaml("1h"));
   writeFile(dir + "/bad-web.yml", "basic_auth_users:\n  alice: plaintext\n");
-  Daemon daemon({"--config.file", dir + "/agent.yml", "--web.config.file", dir + "/bad-web.yml",
-                 "--web.listen-address", "127.0.0.1:0"},
-                dir + "/bad-web-daemon.log");
+  testing::Daemon daemon(GOMODPROBE_BINARY,
+                         {"--config.file", dir + "/agent.yml", "--web.config.file",
+                          dir + "/bad-web.yml", "--web.listen-address", "127.0.0.1:0"},
+                         dir + "/bad-web-daemon.log");
   EXPECT_EQ(daemon.wait(), 1);
   EXPECT_THAT(daemon.log(), HasSubstr(dir + "/bad-web.yml:2:10:"));
   EXPECT_THAT(daemon.log(), Not(HasSubstr("plaintext")));
@@ -508,7 +358,8 @@ TEST_F(WebTest, HeadlessChromiumRendersTheLandingPage) {
   ASSERT_FALSE(chromium.empty()) << "chromium is not installed (scripts/deps.sh installs it)";
   const std::string dir = net_->dir();
   writeFile(dir + "/chromium-agent.yml", configYaml("1s", "800ms"));
-  Daemon daemon(
+  testing::Daemon daemon(
+      GOMODPROBE_BINARY,
       {"--config.file", dir + "/chromium-agent.yml", "--web.listen-address", "127.0.0.1:0"},
       dir + "/chromium-daemon.log");
   const int port = daemon.port();
@@ -517,7 +368,7 @@ TEST_F(WebTest, HeadlessChromiumRendersTheLandingPage) {
   // Wait (bounded) until every target has run once.
   std::string page;
   for (int i = 0; i < 300; ++i) {
-    page = get(url).body;
+    page = httpGet(url).body;
     if (page.find(" 0 not run yet") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling, bounded
   }
@@ -538,7 +389,7 @@ TEST_F(WebTest, HeadlessChromiumRendersTheLandingPage) {
   std::filesystem::remove(screenshot);
   const auto shot = runCommand(chromium + flags + "--screenshot=" + screenshot + " " + url);
   ASSERT_EQ(shot.exit_code, 0) << shot.output;
-  const std::string png = readAll(screenshot);
+  const std::string png = testing::readFile(screenshot);
   const auto [width, height] = pngSize(png);
   EXPECT_EQ(width, 1280U);
   EXPECT_EQ(height, 900U);

@@ -80,5 +80,11 @@ TEST(FailureMappingTest, EveryReasonHasADistinctSnakeCaseLabel) {
   EXPECT_EQ(toLabel(FailureReason::None), "");
 }
 
+TEST(FailureMappingTest, HttpVersionMismatchIsTheLastReasonLabelledHttpVersion) {
+  ASSERT_FALSE(allFailureReasons().empty());
+  EXPECT_EQ(allFailureReasons().back(), FailureReason::HttpVersionMismatch);
+  EXPECT_EQ(toLabel(FailureReason::HttpVersionMismatch), "http_version");
+}
+
 }  // namespace
 }  // namespace gomodprobe::probe
