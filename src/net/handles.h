@@ -2,10 +2,11 @@
 
 #include <ares.h>
 #include <curl/curl.h>
-#include <unistd.h>
 
 #include <memory>
-#include <utility>
+#include <type_traits>
+
+#include "net/unique_fd.h"
 
 namespace gomodprobe::net {
 
@@ -27,33 +28,6 @@ using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
 using CurlMulti = std::unique_ptr<CURLM, CurlMultiDeleter>;
 using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
 using AresChannel = std::unique_ptr<std::remove_pointer_t<ares_channel>, AresChannelDeleter>;
-
-/// An owned file descriptor (socket, epoll, eventfd), closed exactly once.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] explicit operator bool() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 /// Appends to a curl_slist held by a CurlSlist; returns false on allocation failure.
 inline bool appendSlist(CurlSlist& list, const char* value) {

@@ -6,8 +6,8 @@
 
 namespace gomodprobe::net {
 
-/// An owned file descriptor, closed exactly once (on destruction or reset()); movable, not
-/// copyable. -1 means none.
+/// An owned file descriptor (socket, epoll, eventfd), closed exactly once (on destruction or
+/// reset()); movable, not copyable. -1 means none.
 class UniqueFd {
  public:
   UniqueFd() = default;
@@ -24,6 +24,7 @@ class UniqueFd {
     return *this;
   }
   [[nodiscard]] int get() const { return fd_; }
+  [[nodiscard]] explicit operator bool() const { return fd_ >= 0; }
   /// Gives up ownership: returns the descriptor (not closed), leaves -1.
   int release() { return std::exchange(fd_, -1); }
   void reset() {
