@@ -38,11 +38,15 @@
 #include <utility>
 #include <vector>
 
+#include "bench/proc_stats.h"
 #include "goproxy/dirhash.h"
 #include "goproxy/zip_hash.h"
 
 namespace {
 
+using gomodprobe::bench::loadAverage;
+using gomodprobe::bench::procStatusBytes;
+using gomodprobe::bench::resetPeakRss;
 using gomodprobe::goproxy::Hash1Builder;
 using gomodprobe::goproxy::hashModuleZip;
 using gomodprobe::goproxy::Sha256Stream;
@@ -399,35 +403,6 @@ double cpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-/// A "VmXXX:  N kB" field of /proc/self/status, in bytes (0 when unavailable).
-std::uint64_t procStatusBytes(std::string_view field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
-      return std::stoull(line.substr(field.size() + 1)) * kKiB;
-    }
-  }
-  return 0;
-}
-
-/// Resets VmHWM to the current RSS (Linux >= 4.0). False when not permitted.
-bool resetPeakRss() {
-  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
-  if (f == nullptr) return false;
-  const bool ok = std::fputs("5", f) >= 0;
-  return (std::fclose(f) == 0) && ok;
-}
-
-std::string loadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one;
-  std::string five;
-  std::string fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
 }
 
 struct Run {

@@ -196,16 +196,16 @@ class TextSink final : public MetricSink {
     out_ += ' ';
   }
   void appendEscaped(std::string_view value) {
-    for (const char c : value) {
-      if (c == '\\' || c == '"') {
-        out_ += '\\';
-        out_ += c;
-      } else if (c == '\n') {
-        out_ += "\\n";
-      } else {
-        out_ += c;
-      }
+    // Most label values need no escape: append them whole.
+    std::size_t start = 0;
+    for (std::size_t i = value.find_first_of("\\\"\n"); i != std::string_view::npos;
+         i = value.find_first_of("\\\"\n", start)) {
+      out_.append(value.substr(start, i - start));
+      out_ += '\\';
+      out_ += value[i] == '\n' ? 'n' : value[i];
+      start = i + 1;
     }
+    out_.append(value.substr(start));
   }
   void appendDouble(double value) {
     if (std::isnan(value)) {
@@ -271,27 +271,41 @@ ProbeCollector::ProbeCollector(BuildInfo build_info) : build_info_(std::move(bui
 
 void ProbeCollector::setTargets(const std::vector<TargetConfig>& targets) {
   std::lock_guard lock(mutex_);
-  std::map<std::string, TargetState> next;
+  std::vector<std::pair<std::string, TargetState>> next;
+  next.reserve(targets.size());
   for (const auto& target : targets) {
-    auto old = targets_.find(target.name);
+    TargetState* old = findTarget(target.name);
     TargetState state;
-    if (old != targets_.end() && old->second.kind == target.kind) state = std::move(old->second);
+    if (old != nullptr && old->kind == target.kind) state = std::move(*old);
     state.kind = target.kind;
     state.versions = target.http_versions;
     state.host.clear();
     if (const auto parts = net::splitUrl(target.requestUrl()); parts && !target.url.empty()) {
       state.host = parts->host;
     }
-    next.emplace(target.name, std::move(state));
+    next.emplace_back(target.name, std::move(state));
   }
+  // Sorted by name (the order of the exposition), the first of equal names kept.
+  std::stable_sort(next.begin(), next.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  next.erase(std::unique(next.begin(), next.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; }),
+             next.end());
   targets_ = std::move(next);
+}
+
+ProbeCollector::TargetState* ProbeCollector::findTarget(std::string_view name) {
+  const auto it = std::lower_bound(
+      targets_.begin(), targets_.end(), name,
+      [](const auto& entry, std::string_view key) { return std::string_view(entry.first) < key; });
+  return it != targets_.end() && it->first == name ? &it->second : nullptr;
 }
 
 void ProbeCollector::record(const ProbeResult& result) {
   std::lock_guard lock(mutex_);
-  auto it = targets_.find(result.target);
-  if (it == targets_.end()) return;
-  TargetState& state = it->second;
+  TargetState* found = findTarget(result.target);
+  if (found == nullptr) return;
+  TargetState& state = *found;
   const bool per_target = scope_ == HistogramScope::PerTarget;
   const TargetKind kind = state.kind;
   ++state.probes;

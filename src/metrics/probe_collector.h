@@ -117,10 +117,13 @@ class ProbeCollector final : public prometheus::Collectable {
   /// Writes every family to `sink`, in a fixed order. `lock` holds mutex_; it is released and
   /// taken again between families.
   void emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) const;
+  /// The target named `name`, or nullptr. Needs mutex_.
+  TargetState* findTarget(std::string_view name);
 
   BuildInfo build_info_;
   mutable std::mutex mutex_;
-  std::map<std::string, TargetState> targets_;                      // guarded by mutex_
+  /// Sorted by name: a scrape walks it once per family, contiguously (no tree nodes to chase).
+  std::vector<std::pair<std::string, TargetState>> targets_;        // guarded by mutex_
   HistogramData scheduler_lag_;                                     // guarded by mutex_
   int in_flight_ = 0;                                               // guarded by mutex_
   std::uint64_t skipped_runs_ = 0;                                  // guarded by mutex_
