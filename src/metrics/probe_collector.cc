@@ -122,8 +122,8 @@ class TextSink final : public MetricSink {
     const auto bounds = data.bounds();
     const auto counts = data.counts();
     std::array<char, 32> le{};
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-      cumulative += counts[i];
+    for (std::size_t i = 0; i <= bounds.size(); ++i) {
+      cumulative += i < counts.size() ? counts[i] : 0;
       std::string_view le_text = "+Inf";
       if (i < bounds.size()) {
         const auto [end, ec] = std::to_chars(le.data(), le.data() + le.size(), bounds[i]);
@@ -233,11 +233,11 @@ class TextSink final : public MetricSink {
 
 }  // namespace
 
-HistogramData::HistogramData(std::span<const double> bounds)
-    : bounds_(bounds), counts_(bounds.size() + 1, 0) {}
+HistogramData::HistogramData(std::span<const double> bounds) : bounds_(bounds) {}
 
 void HistogramData::observe(double value) {
   const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
+  if (counts_.empty()) counts_.assign(bounds_.size() + 1, 0);
   ++counts_[static_cast<std::size_t>(it - bounds_.begin())];
   ++count_;
   sum_ += value;
@@ -248,8 +248,8 @@ ClientMetric::Histogram HistogramData::toClientMetric() const {
   out.sample_count = count_;
   out.sample_sum = sum_;
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < counts_.size(); ++i) {
-    cumulative += counts_[i];
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += i < counts_.size() ? counts_[i] : 0;
     out.bucket.push_back(ClientMetric::Bucket{
         cumulative, i < bounds_.size() ? bounds_[i] : std::numeric_limits<double>::infinity()});
   }

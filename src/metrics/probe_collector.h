@@ -36,12 +36,13 @@ class HistogramData {
   [[nodiscard]] std::uint64_t count() const { return count_; }
   [[nodiscard]] double sum() const { return sum_; }
   [[nodiscard]] std::span<const double> bounds() const { return bounds_; }
-  /// Per bucket (not cumulative), the last one being +Inf.
+  /// Per bucket (not cumulative), the last one being +Inf; empty before the first observe() (every
+  /// bucket 0: the counts are allocated then, so unused histograms cost no heap).
   [[nodiscard]] std::span<const std::uint64_t> counts() const { return counts_; }
 
  private:
   std::span<const double> bounds_;
-  std::vector<std::uint64_t> counts_;  // per bucket, not cumulative; last = +Inf
+  std::vector<std::uint64_t> counts_;  // per bucket, not cumulative; last = +Inf; lazy
   std::uint64_t count_ = 0;
   double sum_ = 0;
 };
