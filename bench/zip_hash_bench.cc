@@ -44,6 +44,9 @@
 
 namespace {
 
+using gomodprobe::bench::loadAverage;
+using gomodprobe::bench::procStatusBytes;
+using gomodprobe::bench::resetPeakRss;
 using gomodprobe::goproxy::Hash1Builder;
 using gomodprobe::goproxy::hashModuleZip;
 using gomodprobe::goproxy::Sha256Stream;

@@ -122,8 +122,8 @@ class TextSink final : public MetricSink {
     const auto bounds = data.bounds();
     const auto counts = data.counts();
     std::array<char, 32> le{};
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-      cumulative += counts[i];
+    for (std::size_t i = 0; i <= bounds.size(); ++i) {
+      cumulative += i < counts.size() ? counts[i] : 0;
       std::string_view le_text = "+Inf";
       if (i < bounds.size()) {
         const auto [end, ec] = std::to_chars(le.data(), le.data() + le.size(), bounds[i]);
@@ -196,16 +196,16 @@ class TextSink final : public MetricSink {
     out_ += ' ';
   }
   void appendEscaped(std::string_view value) {
-    for (const char c : value) {
-      if (c == '\\' || c == '"') {
-        out_ += '\\';
-        out_ += c;
-      } else if (c == '\n') {
-        out_ += "\\n";
-      } else {
-        out_ += c;
-      }
+    // Most label values need no escape: append them whole.
+    std::size_t start = 0;
+    for (std::size_t i = value.find_first_of("\\\"\n"); i != std::string_view::npos;
+         i = value.find_first_of("\\\"\n", start)) {
+      out_.append(value.substr(start, i - start));
+      out_ += '\\';
+      out_ += value[i] == '\n' ? 'n' : value[i];
+      start = i + 1;
     }
+    out_.append(value.substr(start));
   }
   void appendDouble(double value) {
     if (std::isnan(value)) {
@@ -233,11 +233,11 @@ class TextSink final : public MetricSink {
 
 }  // namespace
 
-HistogramData::HistogramData(std::span<const double> bounds)
-    : bounds_(bounds), counts_(bounds.size() + 1, 0) {}
+HistogramData::HistogramData(std::span<const double> bounds) : bounds_(bounds) {}
 
 void HistogramData::observe(double value) {
   const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
+  if (counts_.empty()) counts_.assign(bounds_.size() + 1, 0);
   ++counts_[static_cast<std::size_t>(it - bounds_.begin())];
   ++count_;
   sum_ += value;
@@ -248,8 +248,8 @@ ClientMetric::Histogram HistogramData::toClientMetric() const {
   out.sample_count = count_;
   out.sample_sum = sum_;
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < counts_.size(); ++i) {
-    cumulative += counts_[i];
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += i < counts_.size() ? counts_[i] : 0;
     out.bucket.push_back(ClientMetric::Bucket{
         cumulative, i < bounds_.size() ? bounds_[i] : std::numeric_limits<double>::infinity()});
   }
@@ -271,27 +271,41 @@ ProbeCollector::ProbeCollector(BuildInfo build_info) : build_info_(std::move(bui
 
 void ProbeCollector::setTargets(const std::vector<TargetConfig>& targets) {
   std::lock_guard lock(mutex_);
-  std::map<std::string, TargetState> next;
+  std::vector<std::pair<std::string, TargetState>> next;
+  next.reserve(targets.size());
   for (const auto& target : targets) {
-    auto old = targets_.find(target.name);
+    TargetState* old = findTarget(target.name);
     TargetState state;
-    if (old != targets_.end() && old->second.kind == target.kind) state = std::move(old->second);
+    if (old != nullptr && old->kind == target.kind) state = std::move(*old);
     state.kind = target.kind;
     state.versions = target.http_versions;
     state.host.clear();
     if (const auto parts = net::splitUrl(target.requestUrl()); parts && !target.url.empty()) {
       state.host = parts->host;
     }
-    next.emplace(target.name, std::move(state));
+    next.emplace_back(target.name, std::move(state));
   }
+  // Sorted by name (the order of the exposition), the first of equal names kept.
+  std::stable_sort(next.begin(), next.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  next.erase(std::unique(next.begin(), next.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; }),
+             next.end());
   targets_ = std::move(next);
+}
+
+ProbeCollector::TargetState* ProbeCollector::findTarget(std::string_view name) {
+  const auto it = std::lower_bound(
+      targets_.begin(), targets_.end(), name,
+      [](const auto& entry, std::string_view key) { return std::string_view(entry.first) < key; });
+  return it != targets_.end() && it->first == name ? &it->second : nullptr;
 }
 
 void ProbeCollector::record(const ProbeResult& result) {
   std::lock_guard lock(mutex_);
-  auto it = targets_.find(result.target);
-  if (it == targets_.end()) return;
-  TargetState& state = it->second;
+  TargetState* found = findTarget(result.target);
+  if (found == nullptr) return;
+  TargetState& state = *found;
   const bool per_target = scope_ == HistogramScope::PerTarget;
   const TargetKind kind = state.kind;
   ++state.probes;

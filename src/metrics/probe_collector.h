@@ -36,12 +36,13 @@ class HistogramData {
   [[nodiscard]] std::uint64_t count() const { return count_; }
   [[nodiscard]] double sum() const { return sum_; }
   [[nodiscard]] std::span<const double> bounds() const { return bounds_; }
-  /// Per bucket (not cumulative), the last one being +Inf.
+  /// Per bucket (not cumulative), the last one being +Inf; empty before the first observe() (every
+  /// bucket 0: the counts are allocated then, so unused histograms cost no heap).
   [[nodiscard]] std::span<const std::uint64_t> counts() const { return counts_; }
 
  private:
   std::span<const double> bounds_;
-  std::vector<std::uint64_t> counts_;  // per bucket, not cumulative; last = +Inf
+  std::vector<std::uint64_t> counts_;  // per bucket, not cumulative; last = +Inf; lazy
   std::uint64_t count_ = 0;
   double sum_ = 0;
 };
@@ -117,10 +118,13 @@ class ProbeCollector final : public prometheus::Collectable {
   /// Writes every family to `sink`, in a fixed order. `lock` holds mutex_; it is released and
   /// taken again between families.
   void emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) const;
+  /// The target named `name`, or nullptr. Needs mutex_.
+  TargetState* findTarget(std::string_view name);
 
   BuildInfo build_info_;
   mutable std::mutex mutex_;
-  std::map<std::string, TargetState> targets_;                      // guarded by mutex_
+  /// Sorted by name: a scrape walks it once per family, contiguously (no tree nodes to chase).
+  std::vector<std::pair<std::string, TargetState>> targets_;        // guarded by mutex_
   HistogramData scheduler_lag_;                                     // guarded by mutex_
   int in_flight_ = 0;                                               // guarded by mutex_
   std::uint64_t skipped_runs_ = 0;                                  // guarded by mutex_

@@ -74,6 +74,22 @@ TEST(HistogramDataTest, BucketsAreCumulativeWithInf) {
   EXPECT_DOUBLE_EQ(m.sample_sum, 0.0005 + 0.001 + 0.2 + 100);
 }
 
+TEST(HistogramDataTest, UnobservedHasEveryBucketAtZeroWithoutCounts) {
+  const HistogramData h;
+  EXPECT_TRUE(h.counts().empty());  // allocated at the first observe()
+  const auto m = h.toClientMetric();
+  ASSERT_EQ(m.bucket.size(), kLatencyBuckets.size() + 1);
+  for (const auto& bucket : m.bucket) EXPECT_EQ(bucket.cumulative_count, 0U);
+  // The text renderer writes the same zero buckets (a target that never ran, per target).
+  ProbeCollector collector(currentBuildInfo());
+  collector.setTargets({target("idle")});
+  const std::string text = collector.renderText();
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_duration_seconds_bucket{target=\"idle\","
+                              "kind=\"goproxy\",le=\"0.001\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("gomodprobe_probe_duration_seconds_bucket{target=\"idle\","
+                              "kind=\"goproxy\",le=\"+Inf\"} 0\n"));
+}
+
 TEST(ProbeCollectorTest, ExportsTheContractAfterASuccessfulRun) {
   ProbeCollector collector(BuildInfo{"1.2.3", "abc", "8.0", "1.18", "3.0"});
   collector.setTargets({target("proxy-a")});
