@@ -62,6 +62,7 @@
 #include "integration/fixture.h"
 #include "integration/go_fixture.h"
 #include "integration/proxy_fixture.h"
+#include "support/loopback.h"
 
 namespace gomodprobe {
 namespace {
@@ -70,6 +71,7 @@ namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 using testing::GoModFixture;
 using testing::httpGet;
+using testing::loopback;
 using testing::NetFixture;
 using testing::openFds;
 using testing::procStatus;
@@ -138,14 +140,6 @@ Floors floorsOver(pid_t pid, std::chrono::milliseconds window) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // sampling, not waiting
   } while (SteadyClock::now() < end);
   return floors;
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  return addr;
 }
 
 /// A CLOEXEC socket bound to 127.0.0.1:0, listening with `backlog` when it is a stream socket.

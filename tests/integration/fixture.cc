@@ -29,6 +29,7 @@
 #include "agent/agent.h"
 #include "gomodprobe/clock.h"
 #include "metrics/probe_collector.h"
+#include "support/loopback.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): not declared in strict mode
 
@@ -59,14 +60,6 @@ UniqueFd aboveStdio(int fd) {
   const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (moved < 0) throwErrno("fcntl(F_DUPFD_CLOEXEC)");
   return UniqueFd(moved);
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  return addr;
 }
 
 // A CLOEXEC socket bound to 127.0.0.1:port (0 = kernel's choice).

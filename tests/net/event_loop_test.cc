@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/loopback.h"
+
 namespace gomodprobe::net {
 namespace {
 
@@ -23,9 +25,7 @@ class EventLoopTest : public ::testing::Test {
 /// A listening socket on 127.0.0.1, port 0.
 UniqueFd listenLoopback(int backlog, int* port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in addr = testing::loopback(0);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
   if (::listen(fd.get(), backlog) != 0) return {};
   socklen_t len = sizeof addr;
