@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -275,30 +276,47 @@ TEST(ZipHashTest, RejectsABadCrcWhenInflatingAndWhenStoring) {
   }
 }
 
-TEST(ZipHashTest, RejectsADataDescriptorThatDisagreesWithTheDirectory) {
+/// One record of a valid zip changed so that it disagrees with the central directory.
+struct DisagreementCase {
+  const char* name;
+  void (*corrupt)(std::vector<unsigned char>& bytes);
+  const char* error;  // what the hash error must say
+};
+
+void PrintTo(const DisagreementCase& c, std::ostream* os) { *os << c.name; }
+
+class ZipDisagreementTest : public ::testing::TestWithParam<DisagreementCase> {};
+
+TEST_P(ZipDisagreementTest, RejectsARecordThatDisagreesWithTheDirectory) {
   const auto files = manyFiles();
   File zip = makeZip(files);
   auto bytes = bytesOf(zip.get());
-  bytes[records(bytes, 0x08074b50U).at(3) + 4] ^= 1U;
+  GetParam().corrupt(bytes);
   File bad = fileOf(bytes);
   const auto result = hashModuleZip(bad.get(), "example.com/m", "v1.0.0");
   EXPECT_FALSE(result.ok);
-  EXPECT_NE(result.error.find("data descriptor"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find(GetParam().error), std::string::npos) << result.error;
 }
 
-TEST(ZipHashTest, RejectsALocalHeaderThatDisagreesWithTheDirectory) {
-  const auto files = manyFiles();
-  File zip = makeZip(files);
-  auto bytes = bytesOf(zip.get());
-  // The last character of entry 7's name in its local header ("f107.txt" → "f107.txu").
-  const std::size_t local = records(bytes, 0x04034b50U).at(7);
-  const std::size_t name_length = bytes[local + 26] | bytes[local + 27] << 8;
-  bytes[local + 30 + name_length - 1] ^= 1U;
-  File bad = fileOf(bytes);
-  const auto result = hashModuleZip(bad.get(), "example.com/m", "v1.0.0");
-  EXPECT_FALSE(result.ok);
-  EXPECT_NE(result.error.find("local header disagrees"), std::string::npos) << result.error;
-}
+INSTANTIATE_TEST_SUITE_P(
+    ZipHashTest, ZipDisagreementTest,
+    ::testing::Values(DisagreementCase{"DataDescriptor",
+                                       [](std::vector<unsigned char>& bytes) {
+                                         bytes[records(bytes, 0x08074b50U).at(3) + 4] ^= 1U;
+                                       },
+                                       "data descriptor"},
+                      DisagreementCase{"LocalHeader",
+                                       [](std::vector<unsigned char>& bytes) {
+                                         // The last character of entry 7's name in its local header
+                                         // ("f107.txt" → "f107.txu").
+                                         const std::size_t local =
+                                             records(bytes, 0x04034b50U).at(7);
+                                         const std::size_t name_length =
+                                             bytes[local + 26] | bytes[local + 27] << 8;
+                                         bytes[local + 30 + name_length - 1] ^= 1U;
+                                       },
+                                       "local header disagrees"}),
+    [](const ::testing::TestParamInfo<DisagreementCase>& info) { return info.param.name; });
 
 TEST(ZipHashTest, ReportsTheFirstBadEntryWhateverTheThreadCount) {
   const auto files = manyFiles();
