@@ -206,7 +206,7 @@ ares_channel EventLoop::resolverChannel(const ResolverSpec& resolver, std::strin
     return nullptr;
   }
   slot->channel = raw;
-  ResolverChannel entry{std::move(slot), AresChannel(raw)};
+  ResolverChannel entry{std::move(slot), AresChannel(raw), std::nullopt};
   if (!resolver.system) {
     const bool v6 = resolver.address.find(':') != std::string::npos;
     const std::string csv = (v6 ? "[" + resolver.address + "]" : resolver.address) + ":" +
@@ -323,22 +323,31 @@ void EventLoop::runDueTimers() {
 }
 
 long EventLoop::waitTimeoutMs() {
+  // The c-ares deadlines first, even when the wait is not to block: processAresTimeouts() relies
+  // on them being fresh.
+  long timeout_ms = kMaxWaitMs;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [key, resolver] : channels_) {
+    timeval tv{};
+    const timeval* next = ares_timeout(resolver.channel.get(), nullptr, &tv);
+    if (next == nullptr) {  // no query waits
+      resolver.deadline.reset();
+      continue;
+    }
+    // c-ares truncates the time left to whole milliseconds (and read its clock before `now`):
+    // one more millisecond puts the deadline at or after the query's own timeout, so that the
+    // processing it triggers does expire the query.
+    resolver.deadline = now + std::chrono::seconds(next->tv_sec) +
+                        std::chrono::microseconds(next->tv_usec) + std::chrono::milliseconds(1);
+    timeout_ms = std::min(timeout_ms, msUntil(*resolver.deadline, now));
+  }
   {
     std::lock_guard lock(mutex_);
     if (!posted_.empty() || stop_requested_) return 0;
   }
-  long timeout_ms = kMaxWaitMs;
-  if (curl_deadline_) {
-    timeout_ms = std::min(timeout_ms, msUntil(*curl_deadline_, std::chrono::steady_clock::now()));
-  }
+  if (curl_deadline_) timeout_ms = std::min(timeout_ms, msUntil(*curl_deadline_, now));
   if (!timers_.empty()) {
     timeout_ms = std::min(timeout_ms, msUntil(timers_.begin()->first, clock_.steadyNow()));
-  }
-  for (auto& [key, resolver] : channels_) {
-    timeval max_tv{0, static_cast<suseconds_t>(timeout_ms * 1000)};
-    timeval tv{};
-    const timeval* next = ares_timeout(resolver.channel.get(), &max_tv, &tv);
-    timeout_ms = std::min(timeout_ms, next->tv_sec * 1000 + (next->tv_usec + 999) / 1000);
   }
   return timeout_ms;
 }
@@ -357,14 +366,25 @@ void EventLoop::waitOnce() {
     dispatch(ev.data.fd, ev.events);
   }
 
-  // Let c-ares expire its own timeouts (and resend) even when no socket was ready.
-  for (auto& [key, resolver] : channels_) {
-    ares_process_fd(resolver.channel.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-  }
+  processAresTimeouts();
   if (curl_deadline_ && *curl_deadline_ <= std::chrono::steady_clock::now()) {
     curl_deadline_.reset();  // curl sets a new one from inside socket_action if it needs one
     int running = 0;
     curl_multi_socket_action(multi_.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+  }
+}
+
+void EventLoop::processAresTimeouts() {
+  // Socket events went to ares_process_fd(fd, ...) in dispatch(), which also expires what is due
+  // on that channel. A query sent since waitTimeoutMs() is not due yet (its first try has the
+  // whole per-try timeout); the next waitTimeoutMs() records its deadline. What the omitted calls
+  // would also have done, closing TCP connections that end_query() marked broken outside
+  // processing, waits for the channel's next event or deadline.
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [key, resolver] : channels_) {
+    if (!resolver.deadline || *resolver.deadline > now) continue;
+    resolver.deadline.reset();
+    ares_process_fd(resolver.channel.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
   }
 }
 

@@ -110,6 +110,9 @@ class EventLoop {
   struct ResolverChannel {
     std::unique_ptr<AresSlot> slot;
     AresChannel channel;  // after `slot`: destroyed first
+    /// When the channel's earliest query times out (ares_timeout, on steady_clock like c-ares'
+    /// monotonic clock), as of the last waitTimeoutMs(); unset when no query was waiting.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
   };
 
   static int onCurlSocket(CURL* easy, curl_socket_t fd, int what, void* loop, void* socketp);
@@ -123,7 +126,11 @@ class EventLoop {
   /// Brings the epoll registration of `fd` in line with its FdInterest (erasing it when nobody
   /// waits any more).
   void syncFd(int fd);
+  /// How long the next epoll_wait may block (ms): until the first timer, curl deadline or c-ares
+  /// deadline (which it records in each ResolverChannel::deadline), at most kMaxWaitMs.
   [[nodiscard]] long waitTimeoutMs();
+  /// Lets c-ares expire (and resend) the queries of the channels whose deadline has passed.
+  void processAresTimeouts();
   void drainCurlMessages();
 
   const Clock& clock_;
