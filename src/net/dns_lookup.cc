@@ -220,6 +220,21 @@ void onQueryAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf,
   callback(std::move(out));
 }
 
+/// The loop's channel for `resolver`, or nullptr after ending the lookup or query in `state`
+/// (QueryState or LookupState) with dns_error and the reason the channel could not be created.
+template <typename State>
+ares_channel channelOrFail(EventLoop& loop, const ResolverSpec& resolver, State& state) {
+  std::string error;
+  ares_channel channel = loop.resolverChannel(resolver, &error);
+  if (channel == nullptr) {
+    state.result.reason = FailureReason::DnsError;
+    state.result.detail = error;
+    auto callback = std::move(state.done);
+    callback(std::move(state.result));
+  }
+  return channel;
+}
+
 }  // namespace
 
 void queryDns(EventLoop& loop, const ResolverSpec& resolver, const std::string& name,
@@ -231,15 +246,8 @@ void queryDns(EventLoop& loop, const ResolverSpec& resolver, const std::string& 
   state->result.type = type;
   state->clock = &loop.clock();
   state->started = loop.clock().steadyNow();
-  std::string error;
-  ares_channel channel = loop.resolverChannel(resolver, &error);
-  if (channel == nullptr) {
-    state->result.reason = FailureReason::DnsError;
-    state->result.detail = error;
-    auto callback = std::move(state->done);
-    callback(std::move(state->result));
-    return;
-  }
+  ares_channel channel = channelOrFail(loop, resolver, *state);
+  if (channel == nullptr) return;
   const int rr_type = type == DnsRecordType::A      ? ns_t_a
                       : type == DnsRecordType::Aaaa ? ns_t_aaaa
                                                     : ns_t_cname;
@@ -256,15 +264,8 @@ void lookup(EventLoop& loop, const ResolverSpec& resolver, const std::string& ho
   state->protocol = protocol;
   state->started = loop.clock().steadyNow();
 
-  std::string error;
-  ares_channel channel = loop.resolverChannel(resolver, &error);
-  if (channel == nullptr) {
-    state->result.reason = FailureReason::DnsError;
-    state->result.detail = error;
-    auto callback = std::move(state->done);
-    callback(std::move(state->result));
-    return;
-  }
+  ares_channel channel = channelOrFail(loop, resolver, *state);
+  if (channel == nullptr) return;
   const bool want_v4 = protocol != IpProtocol::Ip6;
   const bool want_v6 = protocol != IpProtocol::Ip4;
   state->pending = (want_v4 ? 1 : 0) + (want_v6 ? 1 : 0);

@@ -78,15 +78,9 @@ class ChainRun final : public RunFrame, public std::enable_shared_from_this<Chai
       decide();
       return;
     }
-    net::FetchRequest request;
-    request.url = entries_[entry].url + "/" + *path +
-                  (current_.requested == "latest" ? "/@v/list" : "/@v/" + *version + ".info");
-    request.version =
-        target().http_versions.empty() ? HttpVersion::Http11 : target().http_versions.front();
-    request.ip_protocol = target().ip_protocol;
-    request.ca_file = target().ca_file;
-    request.headers = target().headers;
-    request.deadline = deadline();
+    net::FetchRequest request =
+        targetRequest(entries_[entry].url + "/" + *path +
+                      (current_.requested == "latest" ? "/@v/list" : "/@v/" + *version + ".info"));
     request.follow_redirects = true;
     request.max_body_bytes = 16ULL << 20;
     request.proxy = net::proxyFor(target(), request.url);

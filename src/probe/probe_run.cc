@@ -138,14 +138,7 @@ std::string ProbeRun::pickAddress(const DnsLookup& lookup) const {
 }
 
 net::FetchRequest ProbeRun::requestFor(const std::string& url) const {
-  net::FetchRequest request;
-  request.url = url;
-  request.version =
-      target().http_versions.empty() ? HttpVersion::Http11 : target().http_versions.front();
-  request.ip_protocol = target().ip_protocol;
-  request.ca_file = target().ca_file;
-  request.headers = target().headers;
-  request.deadline = deadline();
+  net::FetchRequest request = targetRequest(url);
   request.auth = auth_;
   return request;
 }

@@ -56,8 +56,9 @@ class ProbeRun : public RunFrame, public std::enable_shared_from_this<ProbeRun> 
   /// URL's host is the target's host. The request is aborted at the run's deadline; `done` is not
   /// called after the run finished.
   void fetch(net::FetchRequest request, net::Fetch::Callback done);
-  /// A request template for `url`: the target's CA file, headers, IP protocol, deadline and
-  /// credentials (read at the start of the run), and the version of its first attempt.
+  /// A request template for `url`: targetRequest() (the target's CA file, headers, IP protocol,
+  /// deadline, and the version of its first attempt) with the credentials read at the start of
+  /// the run.
   [[nodiscard]] net::FetchRequest requestFor(const std::string& url) const;
 
   /// Records a failure of a step after the attempts (the run's reason unless one is already set).

@@ -39,4 +39,16 @@ void RunFrame::deliver() {
   done(std::move(result_));
 }
 
+net::FetchRequest RunFrame::targetRequest(const std::string& url) const {
+  net::FetchRequest request;
+  request.url = url;
+  request.version =
+      target_.http_versions.empty() ? HttpVersion::Http11 : target_.http_versions.front();
+  request.ip_protocol = target_.ip_protocol;
+  request.ca_file = target_.ca_file;
+  request.headers = target_.headers;
+  request.deadline = deadline_;
+  return request;
+}
+
 }  // namespace gomodprobe::probe

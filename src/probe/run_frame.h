@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 
 #include "gomodprobe/config.h"
 #include "gomodprobe/probe.h"
 #include "net/event_loop.h"
+#include "net/http_fetch.h"
 
 namespace gomodprobe::probe {
 
@@ -34,6 +36,10 @@ class RunFrame {
   /// Stamps the run's duration (start → now, seconds) and calls back with the result. Once,
   /// after endRun(); nothing of the run may be touched afterwards but what the caller keeps alive.
   void deliver();
+
+  /// A request to `url` as the target asks for it: its first HTTP version (HTTP/1.1 when none),
+  /// IP protocol, CA file and headers, and the run's deadline.
+  [[nodiscard]] net::FetchRequest targetRequest(const std::string& url) const;
 
   [[nodiscard]] bool finished() const { return finished_; }
   [[nodiscard]] const TargetConfig& target() const { return target_; }
