@@ -27,7 +27,8 @@
 // 2's.
 //
 // Timing: interval 2 s, timeout 1.5 s (the 2-core CI machine is shared and often loaded: the
-// controls, up to five TLS handshakes in a row, must not time out). ~35-45 s in all.
+// controls, up to five TLS handshakes in a row, must not time out). ~35-45 s in all. Three times
+// as long in the AddressSanitizer build (kTimeScale).
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -83,9 +84,18 @@ using testing::writeFile;
 
 // ---- tuning -------------------------------------------------------------------------------------
 
-constexpr std::string_view kInterval = "2s";
-constexpr std::string_view kTimeout = "1500ms";
-constexpr auto kIntervalDuration = std::chrono::seconds(2);
+/// The AddressSanitizer build (scripts/test-sanitizers.sh) runs an instrumented agent several
+/// times slower: at load 10-14 its goproxy/sumdb runs (several TLS handshakes each) overran
+/// 1.5 s. There the interval and timeout are three times as long, which makes the matrix ~65 s
+/// longer (≈ 17 rounds × 4 s more; FaultMatrixRun under ASan measured 45 s → 112 s at load 2-3);
+/// the normal tree keeps 2 s / 1.5 s (~41 s).
+constexpr int kTimeScale = testing::kAddressSanitizer ? 3 : 1;
+constexpr auto kIntervalDuration = std::chrono::seconds(2 * kTimeScale);
+constexpr auto kTimeout = std::chrono::milliseconds(1500 * kTimeScale);
+/// The dns_timeout case's own timeout: below c-ares' 3 s (1 s + 2 s per lookup, see
+/// src/net/event_loop.cc) in every build, so that the probe's deadline, not c-ares, ends the
+/// lookup to the silent resolver (detail "no answer before the deadline").
+constexpr auto kDnsTimeoutCaseTimeout = std::chrono::milliseconds(1500);
 /// Runs of every target before the RSS baseline: the first runs allocate what stays (TLS
 /// contexts, c-ares channels, metric series, malloc arenas of the loop thread).
 constexpr int kWarmupRuns = 3;
@@ -642,7 +652,8 @@ const std::vector<FaultCase>& faultCases() {
        .yaml =
            [](const FaultWorld& w) {
              return url(https("good.test", w.net().h2Port())) + "    resolvers: [" +
-                    q("127.0.0.1:" + std::to_string(w.silentResolverPort())) + "]\n";
+                    q("127.0.0.1:" + std::to_string(w.silentResolverPort())) + "]\n" +
+                    "    timeout: " + std::to_string(kDnsTimeoutCaseTimeout.count()) + "ms\n";
            },
        .detail = "no answer before the deadline"},
       {.name = "dns_resolvers_disagree",
@@ -1066,8 +1077,8 @@ class Agent {
 };
 
 std::string configYaml(const FaultWorld& w, bool before_restart_only) {
-  std::string yaml = "global:\n  interval: " + std::string(kInterval) +
-                     "\n  timeout: " + std::string(kTimeout) + "\n  resolvers: [" +
+  std::string yaml = "global:\n  interval: " + std::to_string(kIntervalDuration.count()) +
+                     "s\n  timeout: " + std::to_string(kTimeout.count()) + "ms\n  resolvers: [" +
                      q(w.net().dnsPrimary()) + "]\n  ca_file: " + w.net().caFile() + "\ntargets:\n";
   for (const FaultCase& c : faultCases()) {
     if (before_restart_only && !c.before_restart) continue;
