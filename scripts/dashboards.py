@@ -221,6 +221,40 @@ def quantiles(expr_by, legend_prefix, metric, by):
             for q, ref in (("0.5", "A"), ("0.95", "B"), ("0.99", "C"))]
 
 
+# Run and phase histograms (gomodprobe_probe_duration_seconds, gomodprobe_phase_duration_seconds)
+# come in two shapes (config `global.histograms`, include/gomodprobe/config.h HistogramScope):
+# per target (label `target`, the default `per_target`) or, from agents set to `per_kind`, one per
+# kind and runner (label `kind`, no `target`). scoped() selects both, so every panel works with
+# either setting and with a fleet that mixes them, without a dashboard variable.
+SCOPE_NOTE = ("With `histograms: per_kind` (many targets) an agent has no per-target run and "
+              "phase histograms: this panel then shows the histograms of all targets of the "
+              "selected targets' kinds on the selected runners, ")
+
+
+def scoped(series, extra=""):
+    """rate(series) of the selected targets' own histograms (per_target) or, on agents with
+    `histograms: per_kind`, of the kind-wide ones (no target label) of the selected targets'
+    kinds on the same runner. `extra`: more matchers, ", "-prefixed."""
+    per_target = f'rate({series}{{{SEL}, target!=""{extra}}}[{RI}])'
+    per_kind = (f'rate({series}{{{RUNNERS}, target=""{extra}}}[{RI}]) '
+                f"and on (job, instance, kind) gomodprobe_probes_total{{{SEL}}}")
+    return f"({per_target} or {per_kind})"
+
+
+def scoped_quantiles(legend_prefix, metric, by, extra=""):
+    """p50/p95/p99 of a run or phase histogram (either scope), across runners, `by` labels."""
+    return [target(f"histogram_quantile({q}, sum by ({by}le) "
+                   f"{scoped(metric + '_bucket', extra)})",
+                   f"p{int(float(q) * 100)} {legend_prefix}", ref)
+            for q, ref in (("0.5", "A"), ("0.95", "B"), ("0.99", "C"))]
+
+
+def scoped_mean(metric, by, extra=""):
+    """Mean of a run or phase histogram (either scope), across runners, `by` labels."""
+    return (f"sum by ({by}) {scoped(metric + '_sum', extra)} / "
+            f"sum by ({by}) {scoped(metric + '_count', extra)}")
+
+
 def success_ratio(by, sel=SEL):
     """Share of successful runs by `by` over the rate interval (1 when no failure series)."""
     runs = f"sum by ({by}) (rate(gomodprobe_probes_total{{{sel}}}[{RI}]))"
@@ -281,12 +315,15 @@ def fleet():
                    w=24),
         row("Latency"),
         timeseries("Probe duration per target (p50/p95/p99)", "s",
-                   quantiles(SEL, "{{target}}", "gomodprobe_probe_duration_seconds", "target, "),
-                   "Whole runs (DNS, every HTTP attempt, module fetches), across runners."),
+                   scoped_quantiles("{{target}} ({{kind}})", "gomodprobe_probe_duration_seconds",
+                                    "target, kind, "),
+                   "Whole runs (DNS, every HTTP attempt, module fetches), across runners. "
+                   + SCOPE_NOTE + "one line per kind with an empty target name, e.g. "
+                   "\"p95  (http)\" for all http targets."),
         timeseries("Phase latency (p50/p95/p99)", "s",
-                   quantiles(SEL, "{{phase}}", "gomodprobe_phase_duration_seconds", "phase, "),
+                   scoped_quantiles("{{phase}}", "gomodprobe_phase_duration_seconds", "phase, "),
                    "resolve/connect/tls/processing/transfer of the HTTP attempts, across runners "
-                   "and targets."),
+                   "and targets. " + SCOPE_NOTE + "not only the selected targets."),
         timeseries("Module fetch step latency (p50/p95/p99)", "s",
                    quantiles(SEL, "{{step}}", "gomodprobe_module_fetch_duration_seconds",
                              "step, "),
@@ -326,11 +363,12 @@ def fleet():
                                                   ("red", 300)))],
               w=24),
         timeseries("HTTP/1.1 vs HTTP/2 time to first byte (p95)", "s",
-                   [target(f'histogram_quantile(0.95, sum by (http_version, le) (rate('
-                           f'gomodprobe_phase_duration_seconds_bucket{{{SEL}, '
-                           f'phase="processing"}}[{RI}])))', "HTTP/{{http_version}}")],
+                   [target("histogram_quantile(0.95, sum by (http_version, le) "
+                           + scoped("gomodprobe_phase_duration_seconds_bucket",
+                                    ', phase="processing"') + ")",
+                           "HTTP/{{http_version}}")],
                    "p95 of the processing phase (request sent → first byte) per requested "
-                   "version.", w=24),
+                   "version. " + SCOPE_NOTE + "not only the selected targets.", w=24),
         row("TLS and DNS"),
         table("TLS certificate expiry", "s",
               [target(f"min by (target) (gomodprobe_tls_cert_not_after_timestamp_seconds"
@@ -417,22 +455,31 @@ def drilldown():
                            f"{{{SEL}}}[{RI}])) * 60", "{{instance}} {{reason}}")],
                    "Failed runs per minute.", stack=True),
         timeseries("Probe duration (p50/p95/p99)", "s",
-                   quantiles(SEL, "", "gomodprobe_probe_duration_seconds", ""),
-                   "Whole runs across runners."),
+                   scoped_quantiles("", "gomodprobe_probe_duration_seconds", "") + [
+                       target(f"max(gomodprobe_probe_last_duration_seconds{{{SEL}}})",
+                              "last run (slowest runner)", "D")],
+                   "Whole runs across runners, and the last run's duration on the slowest "
+                   "runner. " + SCOPE_NOTE + "not only this one; `last run` stays this "
+                   "target's own."),
         row("HTTP phases per version"),
         timeseries("HTTP/1.1 phases (mean)", "s",
-                   [target(mean("gomodprobe_phase_duration_seconds", SEL + ', http_version="1.1"',
-                                "phase"), "{{phase}}")],
-                   "Mean duration of each phase of the HTTP/1.1 attempts, stacked.", stack=True),
+                   [target(scoped_mean("gomodprobe_phase_duration_seconds", "phase",
+                                       ', http_version="1.1"'), "{{phase}}")],
+                   "Mean duration of each phase of the HTTP/1.1 attempts, stacked. " + SCOPE_NOTE
+                   + "not only this one (its own phases: the agent's /probe?target= page).",
+                   stack=True),
         timeseries("HTTP/2 phases (mean)", "s",
-                   [target(mean("gomodprobe_phase_duration_seconds", SEL + ', http_version="2"',
-                                "phase"), "{{phase}}")],
-                   "Mean duration of each phase of the HTTP/2 attempts, stacked.", stack=True),
+                   [target(scoped_mean("gomodprobe_phase_duration_seconds", "phase",
+                                       ', http_version="2"'), "{{phase}}")],
+                   "Mean duration of each phase of the HTTP/2 attempts, stacked. " + SCOPE_NOTE
+                   + "not only this one (its own phases: the agent's /probe?target= page).",
+                   stack=True),
         timeseries("Phase p95 per version", "s",
-                   [target(f"histogram_quantile(0.95, sum by (phase, http_version, le) (rate("
-                           f"gomodprobe_phase_duration_seconds_bucket{{{SEL}}}[{RI}])))",
+                   [target("histogram_quantile(0.95, sum by (phase, http_version, le) "
+                           + scoped("gomodprobe_phase_duration_seconds_bucket") + ")",
                            "HTTP/{{http_version}} {{phase}}")],
-                   "p95 of each phase per requested HTTP version, across runners."),
+                   "p95 of each phase per requested HTTP version, across runners. " + SCOPE_NOTE
+                   + "not only this one."),
         table("HTTP per runner (last run)", "none",
               [target(f"max by (instance, http_version) (gomodprobe_http_status_code{{{SEL}}})",
                       ref="A", instant=True, fmt="table"),

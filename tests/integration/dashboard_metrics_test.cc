@@ -12,7 +12,15 @@
 // A name is exported if it is a sample name in the exposition (so histogram series
 // *_bucket/_sum/_count match their samples) or a family name from a `# TYPE` line (the histogram's
 // base name). For selectors written as name{label="..."} the matched label names must be
-// exposed on that metric too (or be job/instance, added by the scrape).
+// exposed on that metric too (or be job/instance, added by the scrape). A matcher `label=""`
+// selects series *without* the label and requires nothing.
+//
+// The agent runs twice: with the default `histograms: per_target` and with `histograms: per_kind`
+// (run and phase histograms labelled by kind, no target). With per_kind, a label that a selector
+// needs but the metric lacks is accepted only if the files also select that metric with
+// `label=""` (the per_kind half of an `A or B` query, scripts/dashboards.py scoped()). Then
+// tests/dashboards/query_data.py evaluates every dashboard query and recording rule with promtool
+// over the scraped series: each must return data in both settings.
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -97,7 +105,8 @@ Exposition parseExposition(const std::string& text) {
 /// A metric name a file uses, with the label names of the selectors written right after it.
 struct Use {
   std::set<std::string> files;
-  std::set<std::string> selector_labels;
+  std::set<std::string> selector_labels;  // labels a matcher needs present (or may need)
+  std::set<std::string> absent_labels;    // labels matched by `label=""`: must be absent
 };
 
 /// The tokenizer described at the top of the file, over dashboards/*.json and alerts/*.y*ml.
@@ -122,7 +131,8 @@ Uses collectUses(const fs::path& root) {
   std::sort(paths.begin(), paths.end());
   const std::regex ident("[A-Za-z_:][A-Za-z0-9_:]*");
   const std::regex record(R"(record:\s*["']?([A-Za-z_:][A-Za-z0-9_:]*))");
-  const std::regex label_matcher(R"(([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=))");
+  // label, operator and, when the value is empty (`""`, in JSON `\"\"`), that value.
+  const std::regex label_matcher(R"re(([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(\\?"\\?")?)re");
   for (const auto& path : paths) {
     const std::string text = testing::readFile(path.string());
     const std::string file = path.lexically_relative(root).string();
@@ -142,7 +152,8 @@ Uses collectUses(const fs::path& root) {
         const std::string selector = text.substr(after + 1, close - after - 1);
         for (std::sregex_iterator m(selector.begin(), selector.end(), label_matcher), mend;
              m != mend; ++m) {
-          use.selector_labels.insert((*m)[1]);
+          const bool absent = (*m)[2] == "=" && (*m)[3].matched;
+          (absent ? use.absent_labels : use.selector_labels).insert((*m)[1]);
         }
       }
     }
@@ -167,6 +178,7 @@ TEST(DashboardMetricsTokenizer, FindsNamesSelectorsAndRecordedRules) {
   fs::create_directories(dir / "alerts");
   std::ofstream(dir / "dashboards" / "d.json")
       << R"json({"expr": "sum(rate(gomodprobe_a_bucket{job=~\"$job\", target=\"x\"}[5m]))",)json"
+      << R"json( "e2": "gomodprobe_a_bucket{kind=\"\", le!=\"\"}",)json"
       << R"json( "legendFormat": "{{target}}", "uid": "gomodprobe-x"})json";
   std::ofstream(dir / "alerts" / "a.yml")
       << "- record: target:gomodprobe_b:ratio\n  expr: gomodprobe_c > 0 and up\n"
@@ -178,7 +190,8 @@ TEST(DashboardMetricsTokenizer, FindsNamesSelectorsAndRecordedRules) {
   for (const auto& [name, use] : uses.metrics) names.insert(name);
   EXPECT_EQ(names, (std::set<std::string>{"gomodprobe_a_bucket", "gomodprobe_c", "gomodprobe_d"}));
   EXPECT_EQ(uses.metrics.at("gomodprobe_a_bucket").selector_labels,
-            (std::set<std::string>{"job", "target"}));
+            (std::set<std::string>{"job", "target", "le"}));
+  EXPECT_EQ(uses.metrics.at("gomodprobe_a_bucket").absent_labels, (std::set<std::string>{"kind"}));
   EXPECT_EQ(uses.recorded, (std::set<std::string>{"target:gomodprobe_b:ratio", "gomodprobe_d"}));
 
   const Exposition exposition = parseExposition(
@@ -193,7 +206,9 @@ TEST(DashboardMetricsTokenizer, FindsNamesSelectorsAndRecordedRules) {
   EXPECT_EQ(exposition.labels.at("gomodprobe_h"), (std::set<std::string>{"target", "le"}));
 }
 
-TEST_F(DashboardMetricsTest, EveryMetricUsedByDashboardsAndAlertsIsExported) {
+/// Runs the agent against the fixture with `histograms: <scope>` and checks every name the
+/// dashboards and rules use (file comment), then evaluates their queries (query_data.py).
+void checkAgainstAgent(testing::GoModFixture& go, const std::string& scope) {
   const fs::path root = GOMODPROBE_SOURCE_DIR;
   const Uses uses = collectUses(root);
   ASSERT_FALSE(uses.files.empty()) << "no dashboards/alerts found under " << root;
@@ -207,32 +222,32 @@ TEST_F(DashboardMetricsTest, EveryMetricUsedByDashboardsAndAlertsIsExported) {
 
   // http targets resolved through the fixture's dnsmasq (dns_* metrics, one disagreeing), plus
   // the Go fixture's goproxy, sumdb and chain targets (as tests/tools/fixture_server.cc --go).
-  testing::NetFixture& net = go_->net();
+  testing::NetFixture& net = go.net();
   const std::string h2 = "https://good.test:" + std::to_string(net.h2Port());
-  const std::string key = go_->sumdbKey();
+  const std::string key = go.sumdbKey();
   const std::string quote = "    modules: [rsc.io/quote@v1.5.2]\n";
-  std::string yaml =
-      "global:\n  interval: 4s\n  timeout: 3s\n  ca_file: " + net.caFile() + "\ntargets:\n";
+  std::string yaml = "global:\n  interval: 4s\n  timeout: 3s\n  histograms: " + scope +
+                     "\n  ca_file: " + net.caFile() + "\ntargets:\n";
   yaml += "  - name: h2\n    kind: http\n    url: " + h2 + "\n    resolvers: [\"" +
           net.dnsPrimary() + "\"]\n    ip_protocol: ip4\n";
   yaml += "  - name: split\n    kind: http\n    url: https://split.test:" +
           std::to_string(net.h2Port()) + "\n    resolvers: [\"" + net.dnsPrimary() + "\", \"" +
           net.dnsSecondary() + "\"]\n    ip_protocol: ip4\n";
-  yaml += "  - name: goproxy-good\n    kind: goproxy\n    url: " + go_->proxyUrl() +
+  yaml += "  - name: goproxy-good\n    kind: goproxy\n    url: " + go.proxyUrl() +
           "\n    path: /rsc.io/quote/@v/list\n"
           "    modules: [rsc.io/quote@v1.5.2, rsc.io/sampler@latest]\n    sumdb: \"" +
           key + "\"\n";
   yaml += "  - name: goproxy-tampered\n    kind: goproxy\n    url: " +
-          go_->proxyUrl(testing::ProxyVariant::kTamperedZip) +
-          "\n    path: /rsc.io/quote/@v/list\n" + quote + "    sumdb: \"" + key + "\"\n";
-  yaml += "  - name: sumdb\n    kind: sumdb\n    url: " + go_->sumdbDirectUrl() + "\n    key: \"" +
+          go.proxyUrl(testing::ProxyVariant::kTamperedZip) + "\n    path: /rsc.io/quote/@v/list\n" +
+          quote + "    sumdb: \"" + key + "\"\n";
+  yaml += "  - name: sumdb\n    kind: sumdb\n    url: " + go.sumdbDirectUrl() + "\n    key: \"" +
           key + "\"\n" + quote;
   yaml += "  - name: chain\n    kind: chain\n    goproxy: \"" +
-          go_->proxyUrl(testing::ProxyVariant::k502) + "|" + go_->proxyUrl() + "\"\n" + quote;
-  const std::string config = go_->dir() + "/dashboard-metrics.yml";
+          go.proxyUrl(testing::ProxyVariant::k502) + "|" + go.proxyUrl() + "\"\n" + quote;
+  const std::string config = go.dir() + "/dashboard-metrics-" + scope + ".yml";
   std::ofstream(config) << yaml;
 
-  const std::string log = go_->dir() + "/dashboard-metrics.log";
+  const std::string log = go.dir() + "/dashboard-metrics-" + scope + ".log";
   testing::Daemon daemon(GOMODPROBE_BINARY,
                          {"--config.file", config, "--web.listen-address", "127.0.0.1:0"}, log);
   const int port = daemon.port();
@@ -275,19 +290,49 @@ TEST_F(DashboardMetricsTest, EveryMetricUsedByDashboardsAndAlertsIsExported) {
     const auto& exposed = exposition.labels.at(name);
     for (const auto& label : use.selector_labels) {
       if (label == "job" || label == "instance" || exposed.count(label) > 0) continue;
+      // histograms: per_kind drops `target` from the run/phase histograms; a query must then
+      // also select them without it (`target=""`).
+      if (scope == "per_kind" && use.absent_labels.count(label) > 0) continue;
       ADD_FAILURE() << name << "{" << label << "=...} (in" << where
-                    << "): label not exposed on this metric";
+                    << "): label not exposed on this metric (histograms: " << scope << ")";
     }
   }
   EXPECT_GE(checked, 20U);
   std::cout << "checked " << checked << " metric names from " << uses.files.size()
             << " files against /metrics (" << exposition.families.size() << " families)\n";
+  // The run/phase histograms really are per kind with per_kind, and the dashboards cover it.
+  for (const auto* family :
+       {"gomodprobe_probe_duration_seconds_bucket", "gomodprobe_phase_duration_seconds_bucket"}) {
+    ASSERT_TRUE(exposition.has(family)) << family;
+    EXPECT_EQ(exposition.labels.at(family).count("target"), scope == "per_kind" ? 0U : 1U)
+        << family << " with histograms: " << scope;
+    EXPECT_EQ(uses.metrics.at(family).absent_labels.count("target"), 1U)
+        << "no dashboard query selects " << family << "{target=\"\"} (histograms: per_kind)";
+  }
+
+  // Every dashboard query and recording rule returns data over these series (promtool).
+  const std::string scraped = go.dir() + "/dashboard-metrics-" + scope + ".prom";
+  testing::writeFile(scraped, text);
+  const testing::CommandResult evaluated = testing::runCommand(
+      std::string(GOMODPROBE_PYTHON) + " " + (root / "tests/dashboards/query_data.py").string() +
+      " " + scraped + " --root " + root.string() + " --promtool " + GOMODPROBE_PROMTOOL);
+  EXPECT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  if (evaluated.exit_code == 0) std::cout << evaluated.output;
+
   // Informational: exported families no dashboard or rule mentions.
   for (const auto& family : exposition.families) {
     bool used = false;
     for (const auto& [name, use] : uses.metrics) used = used || name.rfind(family, 0) == 0;
     if (!used) std::cout << "  not used anywhere: " << family << "\n";
   }
+}
+
+TEST_F(DashboardMetricsTest, EveryMetricUsedByDashboardsAndAlertsIsExported) {
+  checkAgainstAgent(*go_, "per_target");
+}
+
+TEST_F(DashboardMetricsTest, EveryMetricUsedByDashboardsAndAlertsIsExportedPerKind) {
+  checkAgainstAgent(*go_, "per_kind");
 }
 
 }  // namespace
