@@ -206,8 +206,12 @@ TEST_F(WebTest, ProbeRefusesUnknownNamesAndNeverFetchesAGivenUrl) {
 TEST_F(WebTest, LandingPageShowsEveryTargetWithItsLastResultAndReason) {
   Stack stack(configYaml("1s", "800ms"));
   // Wait (bounded) until every target has a result.
+  // Every one of the three targets: the agent declares them to the collector on its own thread, so
+  // an empty list (not declared yet) must not count as "all ran".
   auto all_ran = [&] {
-    for (const auto& s : stack.collector->targetSnapshots()) {
+    const auto snapshots = stack.collector->targetSnapshots();
+    if (snapshots.size() != 3) return false;
+    for (const auto& s : snapshots) {
       if (!s.last) return false;
     }
     return true;
