@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -65,8 +67,12 @@ class SshStub {
   SshStub& operator=(const SshStub&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  /// The line the client sent on the latest connection. The probe may finish (it has read the
+  /// server's line) before this thread has read the client's: wait (bounded) for a connection to
+  /// be recorded.
   [[nodiscard]] std::string clientLine() const {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    recorded_.wait_for(lock, std::chrono::seconds(10), [this] { return connections_ > 0; });
     return client_line_;
   }
 
@@ -87,7 +93,9 @@ class SshStub {
       {
         std::lock_guard lock(mutex_);
         client_line_ = line;
+        ++connections_;
       }
+      recorded_.notify_all();
       ::close(conn);
     }
   }
@@ -97,7 +105,9 @@ class SshStub {
   std::uint16_t port_ = 0;
   std::thread thread_;
   mutable std::mutex mutex_;
+  mutable std::condition_variable recorded_;
   std::string client_line_;  // guarded by mutex_
+  int connections_ = 0;      // guarded by mutex_
 };
 
 class VcsProbeTest : public ::testing::Test {
