@@ -122,11 +122,11 @@ void Agent::startRun(const scheduler::StartOrder& order) {
     // A run of a target removed by a reload (maybe added again since, with other settings) is
     // not recorded: its result would land in its namesake's series.
     if (!scheduler_.finished(name, run)) return;
-    collector_.record(result);
     if (!result.success) {
       logging::get("probe")->debug("target={} reason={} detail=\"{}\"", result.target,
                                    toLabel(result.reason), result.detail);
     }
+    collector_.record(std::move(result));
     collector_.setInFlight(scheduler_.inFlight());
     // A slot may have freed up for a waiting target: look again (on the loop, not re-entrantly).
     loop_.post([this] { tick(); });

@@ -320,7 +320,7 @@ ProbeCollector::TargetState* ProbeCollector::findTarget(std::string_view name) {
   return it != targets_.end() && it->first == name ? &it->second : nullptr;
 }
 
-void ProbeCollector::record(const ProbeResult& result) {
+void ProbeCollector::record(ProbeResult result) {
   std::lock_guard lock(mutex_);
   TargetState* found = findTarget(result.target);
   if (found == nullptr) return;
@@ -350,7 +350,7 @@ void ProbeCollector::record(const ProbeResult& result) {
       state.vcs_steps[step.step].observe(step.duration_seconds);
     }
   }
-  state.last = result;
+  state.last = std::make_shared<const ProbeResult>(std::move(result));
 }
 
 std::vector<TargetSnapshot> ProbeCollector::targetSnapshots() const {

@@ -170,6 +170,31 @@ TEST(ProbeCollectorTest, RemovedTargetsVanishAndLateResultsAreIgnored) {
 }
 
 // Parses a text exposition into "name{labels}" → value, plus "# TYPE"/"# HELP" lines as keys
+
+TEST(ProbeCollectorTest, SnapshotsShareTheLastResultAndKeepItAcrossLaterRuns) {
+  ProbeCollector collector(currentBuildInfo());
+  collector.setTargets({target("a"), target("b")});
+  collector.record(okResult("a"));
+  const auto first = collector.targetSnapshots();
+  const auto second = collector.targetSnapshots();
+  ASSERT_EQ(first.size(), 2U);
+  ASSERT_NE(first[0].last, nullptr);
+  EXPECT_EQ(first[0].last->target, "a");
+  EXPECT_EQ(first[1].last, nullptr);  // b has not run yet
+  // Two snapshots point at the same result: a landing page of 10,000 targets copies pointers.
+  EXPECT_EQ(first[0].last.get(), second[0].last.get());
+  ProbeResult failed = okResult("a");
+  failed.success = false;
+  failed.reason = FailureReason::HttpStatus;
+  collector.record(std::move(failed));
+  const auto third = collector.targetSnapshots();
+  // The new run replaces the shared result; a snapshot taken before still holds the old one.
+  EXPECT_NE(third[0].last.get(), first[0].last.get());
+  EXPECT_FALSE(third[0].last->success);
+  EXPECT_TRUE(first[0].last->success);
+  EXPECT_EQ(third[0].probes, 2U);
+  EXPECT_EQ(third[0].failures, 1U);
+}
 // (value 0), so two renderings can be compared whatever their number formatting.
 std::map<std::string, double> samples(const std::string& text) {
   std::map<std::string, double> out;
