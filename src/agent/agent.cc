@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <memory>
@@ -75,6 +76,10 @@ void Agent::beat() {
 }
 
 void Agent::install(Config& config) {
+  // The old targets go first (runs in flight hold their own copies), before the scheduler and the
+  // collector build their new tables: a reload of 10,000 targets never holds both sets.
+  targets_ = {};
+  by_name_ = {};
   scheduler_.setMaxConcurrent(config.global.max_concurrent_probes);
   scheduler_.setTargets(scheduleOf(config));
   collector_.setHistogramScope(config.global.histograms);
@@ -82,14 +87,22 @@ void Agent::install(Config& config) {
   collector_.setInFlight(scheduler_.inFlight());
   logging::get("agent")->info("config installed: {} targets from {}", config.targets.size(),
                               config.source);
-  targets_.clear();
-  for (TargetConfig& target : config.targets) {
-    std::string name = target.name;
-    targets_.emplace(std::move(name), std::move(target));
-  }
-  config.targets.clear();
-  config.targets.shrink_to_fit();
+  // Taken over whole: no per-target node or copy.
+  targets_ = std::move(config.targets);
+  config.targets = {};
+  by_name_.resize(targets_.size());
+  for (std::uint32_t i = 0; i < by_name_.size(); ++i) by_name_[i] = i;
+  std::stable_sort(by_name_.begin(), by_name_.end(), [this](std::uint32_t a, std::uint32_t b) {
+    return targets_[a].name < targets_[b].name;
+  });
   rearm();
+}
+
+const TargetConfig* Agent::findTarget(std::string_view name) const {
+  const auto it = std::lower_bound(
+      by_name_.begin(), by_name_.end(), name,
+      [this](std::uint32_t i, std::string_view key) { return targets_[i].name < key; });
+  return it != by_name_.end() && targets_[*it].name == name ? &targets_[*it] : nullptr;
 }
 
 void Agent::rearm() {
@@ -111,22 +124,22 @@ void Agent::tick() {
 }
 
 void Agent::startRun(const scheduler::StartOrder& order) {
-  auto it = targets_.find(order.target);
-  if (it == targets_.end()) {
+  const TargetConfig* target = findTarget(order.target);
+  if (target == nullptr) {
     scheduler_.finished(order.target, order.run);
     return;
   }
   collector_.observeSchedulerLag(order.lag_seconds);
-  auto probe = factory_(it->second, loop_);
+  auto probe = factory_(*target, loop_);
   probe->run([this, name = order.target, run = order.run](ProbeResult result) {
     // A run of a target removed by a reload (maybe added again since, with other settings) is
     // not recorded: its result would land in its namesake's series.
     if (!scheduler_.finished(name, run)) return;
-    collector_.record(result);
     if (!result.success) {
       logging::get("probe")->debug("target={} reason={} detail=\"{}\"", result.target,
                                    toLabel(result.reason), result.detail);
     }
+    collector_.record(std::move(result));
     collector_.setInFlight(scheduler_.inFlight());
     // A slot may have freed up for a waiting target: look again (on the loop, not re-entrantly).
     loop_.post([this] { tick(); });
@@ -159,16 +172,16 @@ OnDemandOutcome Agent::runNow(const std::string& name, std::chrono::milliseconds
   };
   auto state = std::make_shared<State>();
   loop_.post([this, name, state] {
-    const auto it = targets_.find(name);
+    const TargetConfig* target = findTarget(name);
     {
       std::lock_guard lock(state->mutex);
       state->taken = true;
-      if (it != targets_.end()) state->target = it->second;
+      if (target != nullptr) state->target = *target;
     }
     state->changed.notify_all();
-    if (it == targets_.end()) return;
+    if (target == nullptr) return;
     logging::get("agent")->debug("on-demand run of target={}", name);
-    auto probe = factory_(it->second, loop_);
+    auto probe = factory_(*target, loop_);
     probe->run([state](ProbeResult result) {
       {
         std::lock_guard lock(state->mutex);

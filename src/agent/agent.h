@@ -2,11 +2,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -81,6 +82,8 @@ class Agent {
  private:
   // ---- loop thread only ----
   void install(Config& config);  // moves config.targets into targets_
+  /// The configured target named `name`, or nullptr.
+  [[nodiscard]] const TargetConfig* findTarget(std::string_view name) const;
   void tick();
   void rearm();
   void startRun(const scheduler::StartOrder& order);
@@ -91,7 +94,8 @@ class Agent {
   probe::ProbeFactory factory_;
   net::EventLoop loop_;
   scheduler::Scheduler scheduler_;
-  std::map<std::string, TargetConfig> targets_;             // loop thread only
+  std::vector<TargetConfig> targets_;   // loop thread only; config order
+  std::vector<std::uint32_t> by_name_;  // loop thread only; indices of targets_, sorted by name
   std::optional<net::EventLoop::TimerId> timer_;            // loop thread only
   std::function<void()> heartbeat_;                         // loop thread only
   std::chrono::milliseconds heartbeat_period_{0};           // loop thread only

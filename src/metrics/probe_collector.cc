@@ -9,6 +9,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <set>
@@ -52,6 +53,9 @@ class MetricSink {
   /// A gauge or counter sample (as the family's type says).
   virtual void value(Labels labels, double value) = 0;
   virtual void histogram(Labels labels, const HistogramData& data) = 0;
+  /// Between two families, with the collector's mutex released: a streaming sink hands what it
+  /// has written so far to its consumer here (never under the lock).
+  virtual void boundary() {}
 };
 
 namespace {
@@ -104,6 +108,19 @@ class FamilySink final : public MetricSink {
 class TextSink final : public MetricSink {
  public:
   explicit TextSink(std::string& out) : out_(out) {}
+  /// Streaming: the text is handed to `write` at family boundaries once it reaches
+  /// `flush_bytes`, and `out` is cleared after each hand-over.
+  TextSink(std::string& out, const std::function<void(std::string_view)>& write,
+           std::size_t flush_bytes)
+      : out_(out), write_(&write), flush_bytes_(flush_bytes) {}
+  void boundary() override {
+    if (write_ != nullptr && out_.size() >= flush_bytes_) flush();
+  }
+  void flush() {
+    if (write_ == nullptr || out_.empty()) return;
+    (*write_)(out_);
+    out_.clear();
+  }
   void family(std::string_view name, std::string_view help, MetricType type) override {
     name_ = name;
     help_ = help;
@@ -225,6 +242,8 @@ class TextSink final : public MetricSink {
   }
 
   std::string& out_;
+  const std::function<void(std::string_view)>* write_ = nullptr;
+  std::size_t flush_bytes_ = 0;
   std::string_view name_;
   std::string_view help_;
   MetricType type_ = MetricType::Untyped;
@@ -301,7 +320,7 @@ ProbeCollector::TargetState* ProbeCollector::findTarget(std::string_view name) {
   return it != targets_.end() && it->first == name ? &it->second : nullptr;
 }
 
-void ProbeCollector::record(const ProbeResult& result) {
+void ProbeCollector::record(ProbeResult result) {
   std::lock_guard lock(mutex_);
   TargetState* found = findTarget(result.target);
   if (found == nullptr) return;
@@ -331,7 +350,7 @@ void ProbeCollector::record(const ProbeResult& result) {
       state.vcs_steps[step.step].observe(step.duration_seconds);
     }
   }
-  state.last = result;
+  state.last = std::make_shared<const ProbeResult>(std::move(result));
 }
 
 std::vector<TargetSnapshot> ProbeCollector::targetSnapshots() const {
@@ -404,6 +423,18 @@ std::string ProbeCollector::renderText() const {
   return out;
 }
 
+void ProbeCollector::renderText(const std::function<void(std::string_view)>& write,
+                                std::size_t flush_bytes) const {
+  std::string buffer;
+  buffer.reserve(flush_bytes + flush_bytes / 4);
+  TextSink sink(buffer, write, flush_bytes);
+  {
+    std::unique_lock lock(mutex_);
+    emit(sink, lock);
+  }
+  sink.flush();  // the last family, outside the lock
+}
+
 void ProbeCollector::emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) const {
   const bool per_target = scope_ == HistogramScope::PerTarget;
   // Between families the mutex is let go for a moment: rendering thousands of targets takes tens
@@ -412,6 +443,7 @@ void ProbeCollector::emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) 
   const auto family = [&sink, &lock](std::string_view name, std::string_view help,
                                      MetricType type) {
     lock.unlock();
+    sink.boundary();
     std::this_thread::yield();
     lock.lock();
     sink.family(name, help, type);

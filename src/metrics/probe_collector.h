@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -63,7 +65,9 @@ struct TargetSnapshot {
   TargetKind kind = TargetKind::Http;
   std::uint64_t probes = 0;    ///< finished runs
   std::uint64_t failures = 0;  ///< failed runs (every reason)
-  std::optional<ProbeResult> last;
+  /// The last finished run, shared with the collector (a snapshot of 10,000 targets copies 10,000
+  /// pointers, not 10,000 results); null before the first run.
+  std::shared_ptr<const ProbeResult> last;
 };
 
 /// Turns probe results into the `gomodprobe_*` metric families (the contract in README.md). Thread
@@ -76,8 +80,9 @@ class ProbeCollector final : public prometheus::Collectable {
 
   /// Declares the configured targets: new ones get zeroed counters, removed ones are dropped.
   void setTargets(const std::vector<TargetConfig>& targets);
-  /// Records one finished run. Results of unknown targets (removed meanwhile) are ignored.
-  void record(const ProbeResult& result);
+  /// Records one finished run (pass an rvalue to hand it over without a copy). Results of unknown
+  /// targets (removed meanwhile) are ignored.
+  void record(ProbeResult result);
   void observeSchedulerLag(double seconds);
   void setInFlight(int in_flight);
   void setSkippedRuns(std::uint64_t skipped);
@@ -96,6 +101,14 @@ class ProbeCollector final : public prometheus::Collectable {
   /// targets costs one string of the exposition's size. Numbers are written in their shortest
   /// round-trip form (std::to_chars); label values and help escaped as the format requires.
   [[nodiscard]] std::string renderText() const;
+  /// The same text, streamed: `write` receives it in pieces of about `flush_bytes` or more (a
+  /// piece ends at a family boundary, so one large family makes one large piece), always called
+  /// with the collector's mutex released, so a slow consumer (a scrape over a slow link) never
+  /// holds up record(). Pieces concatenated equal renderText() of the same moment per family.
+  void renderText(const std::function<void(std::string_view)>& write,
+                  std::size_t flush_bytes = kRenderFlushBytes) const;
+  /// Default piece size of the streamed render (bytes).
+  static constexpr std::size_t kRenderFlushBytes = std::size_t{256} * 1024;
   /// Every configured target, by name, with its counters and last result (a copy, taken under the
   /// lock).
   [[nodiscard]] std::vector<TargetSnapshot> targetSnapshots() const;
@@ -110,7 +123,7 @@ class ProbeCollector final : public prometheus::Collectable {
     std::map<std::tuple<Phase, HttpVersion>, HistogramData> phases;
     std::map<ModuleStep, HistogramData> module_steps;
     std::map<VcsStep, HistogramData> vcs_steps;
-    std::optional<ProbeResult> last;
+    std::shared_ptr<const ProbeResult> last;  // null before the first run: 16 bytes, not 616
     std::optional<TlsInfo> tls;  // last TLS seen: kept while a run fails before the handshake
     std::string host;            // the URL's host: `name` of resolvers_agree for HTTP kinds
   };

@@ -252,6 +252,7 @@ HttpReply httpFetch(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_SSLCERT, request.cert_file.c_str());
     curl_easy_setopt(curl, CURLOPT_SSLKEY, request.key_file.c_str());
   }
+  if (request.http_version != 0) curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, request.http_version);
   if (request.max_tls != 0) {
     curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2 | request.max_tls);
   }

@@ -122,7 +122,8 @@ struct HttpRequest {
   std::string ca_file;        // trust for https
   std::string cert_file;      // client certificate
   std::string key_file;
-  long max_tls = 0;  // CURL_SSLVERSION_MAX_*
+  long max_tls = 0;       // CURL_SSLVERSION_MAX_*
+  long http_version = 0;  // CURL_HTTP_VERSION_*; 0: libcurl's default
 };
 
 struct HttpReply {

@@ -31,6 +31,7 @@
 #include "integration/test_namespace.h"
 #include "integration/vcs_fixture.h"
 #include "net/handles.h"
+#include "support/loopback.h"
 
 namespace gomodprobe {
 namespace {
@@ -46,9 +47,7 @@ class SshStub {
  public:
   explicit SshStub(std::string script) : script_(std::move(script)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in in{};
-    in.sin_family = AF_INET;
-    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in in = testing::loopback(0);
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&in), sizeof(in)) != 0 ||
         ::listen(fd_, 8) != 0) {
       throw std::runtime_error("SshStub: cannot listen");
@@ -280,9 +279,7 @@ TEST_F(VcsProbeTest, SshIdentificationExchange) {
 
   // Nothing listening: the connect reason.
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in in{};
-  in.sin_family = AF_INET;
-  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in in = testing::loopback(0);
   ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&in), sizeof(in)), 0);
   socklen_t len = sizeof(in);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&in), &len);

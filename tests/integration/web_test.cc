@@ -234,6 +234,26 @@ TEST_F(WebTest, LandingPageShowsEveryTargetWithItsLastResultAndReason) {
   EXPECT_EQ(httpGet(stack.base() + "/nope").status, 404);
 }
 
+TEST_F(WebTest, MetricsAreStreamedChunkedToHttp11AndSentWithALengthToHttp10) {
+  Stack stack(configYaml("1h"));
+  const Reply chunked = httpGet(stack.base() + "/metrics");
+  ASSERT_EQ(chunked.status, 200);
+  EXPECT_EQ(chunked.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_THAT(chunked.headers, HasSubstr("Transfer-Encoding: chunked"));
+  EXPECT_THAT(chunked.headers, Not(HasSubstr("Content-Length")));
+  Request old_client{stack.base() + "/metrics"};
+  old_client.http_version = CURL_HTTP_VERSION_1_0;
+  const Reply whole = httpFetch(old_client);
+  ASSERT_EQ(whole.status, 200);
+  EXPECT_THAT(whole.headers, HasSubstr("Content-Length: " + std::to_string(whole.body.size())));
+  EXPECT_THAT(whole.headers, Not(HasSubstr("chunked")));
+  // The same exposition either way (no run happens with a 1 h interval; only the in-flight
+  // gauge and the build info could differ, and neither does here).
+  EXPECT_EQ(chunked.body, whole.body);
+  EXPECT_THAT(chunked.body, HasSubstr("gomodprobe_build_info"));
+  EXPECT_THAT(chunked.body, HasSubstr("gomodprobe_probes_in_flight"));
+}
+
 TEST_F(WebTest, BasicAuthProtectsEveryPath) {
   web::WebConfig web_config;
   web_config.basic_auth_users = {{"alice", bcrypt("s3cret pass")}, {"bob", bcrypt("other")}};

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <map>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace gomodprobe::metrics {
 namespace {
@@ -167,6 +170,31 @@ TEST(ProbeCollectorTest, RemovedTargetsVanishAndLateResultsAreIgnored) {
 }
 
 // Parses a text exposition into "name{labels}" → value, plus "# TYPE"/"# HELP" lines as keys
+
+TEST(ProbeCollectorTest, SnapshotsShareTheLastResultAndKeepItAcrossLaterRuns) {
+  ProbeCollector collector(currentBuildInfo());
+  collector.setTargets({target("a"), target("b")});
+  collector.record(okResult("a"));
+  const auto first = collector.targetSnapshots();
+  const auto second = collector.targetSnapshots();
+  ASSERT_EQ(first.size(), 2U);
+  ASSERT_NE(first[0].last, nullptr);
+  EXPECT_EQ(first[0].last->target, "a");
+  EXPECT_EQ(first[1].last, nullptr);  // b has not run yet
+  // Two snapshots point at the same result: a landing page of 10,000 targets copies pointers.
+  EXPECT_EQ(first[0].last.get(), second[0].last.get());
+  ProbeResult failed = okResult("a");
+  failed.success = false;
+  failed.reason = FailureReason::HttpStatus;
+  collector.record(std::move(failed));
+  const auto third = collector.targetSnapshots();
+  // The new run replaces the shared result; a snapshot taken before still holds the old one.
+  EXPECT_NE(third[0].last.get(), first[0].last.get());
+  EXPECT_FALSE(third[0].last->success);
+  EXPECT_TRUE(first[0].last->success);
+  EXPECT_EQ(third[0].probes, 2U);
+  EXPECT_EQ(third[0].failures, 1U);
+}
 // (value 0), so two renderings can be compared whatever their number formatting.
 std::map<std::string, double> samples(const std::string& text) {
   std::map<std::string, double> out;
@@ -221,6 +249,46 @@ TEST(ProbeCollectorTest, RenderTextHasExactlyTheSamplesOfCollect) {
     EXPECT_EQ(samples(text), samples(render(collector)));
     EXPECT_THAT(text, HasSubstr("module=\"example.com/m\\\"q\""));
     EXPECT_THAT(text, HasSubstr("# TYPE gomodprobe_probe_duration_seconds histogram\n"));
+  }
+}
+
+TEST(ProbeCollectorTest, StreamedRenderIsTheSameTextInFamilyPiecesOutsideTheLock) {
+  ProbeCollector collector(BuildInfo{"1.2.3", "abc", "8.0", "1.18", "3.0"});
+  collector.setTargets({target("a"), target("b"), target("never-ran")});
+  collector.record(okResult("a"));
+  collector.record(failedResult("b"));
+  const std::string whole = collector.renderText();
+  for (const std::size_t flush_bytes : {std::size_t{1}, std::size_t{4096}, std::size_t{1} << 30}) {
+    SCOPED_TRACE(flush_bytes);
+    std::vector<std::string> pieces;
+    collector.renderText(
+        [&](std::string_view piece) {
+          pieces.emplace_back(piece);
+          // The mutex is released while a piece is handed over: taking it here must not block
+          // (with the lock held this would deadlock).
+          collector.setInFlight(static_cast<int>(pieces.size()));
+        },
+        flush_bytes);
+    std::string joined;
+    for (const std::string& piece : pieces) {
+      joined += piece;
+      // Every piece starts a family and ends a line: a piece never splits a family.
+      EXPECT_EQ(piece.rfind("# HELP gomodprobe_", 0), 0U) << piece.substr(0, 80);
+      EXPECT_EQ(piece.back(), '\n');
+      if (flush_bytes > 1 && &piece != &pieces.back()) EXPECT_GE(piece.size(), flush_bytes);
+    }
+    // setInFlight() above changes gomodprobe_probes_in_flight between pieces: compare the rest.
+    const auto without_in_flight = [](const std::string& text) {
+      std::string out;
+      std::istringstream in(text);
+      for (std::string line; std::getline(in, line);) {
+        if (line.find("gomodprobe_probes_in_flight") == std::string::npos) out += line + "\n";
+      }
+      return out;
+    };
+    EXPECT_EQ(without_in_flight(joined), without_in_flight(whole));
+    if (flush_bytes == 1) EXPECT_GT(pieces.size(), 10U);
+    if (flush_bytes == (std::size_t{1} << 30)) EXPECT_EQ(pieces.size(), 1U);
   }
 }
 

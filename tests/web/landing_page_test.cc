@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,7 @@ metrics::TargetSnapshot failing() {
   m.detail = "zip h1 \"a&b\" differs";
   m.hash_match = false;
   r.modules.push_back(m);
-  return {"mirror", TargetKind::GoProxy, 7, 3, r};
+  return {"mirror", TargetKind::GoProxy, 7, 3, std::make_shared<const ProbeResult>(r)};
 }
 
 metrics::TargetSnapshot healthy() {
@@ -59,12 +60,12 @@ metrics::TargetSnapshot healthy() {
   h2.phases = {0.0001, 0.0002, 0.0015, 0.0007, 0.0001};
   h2.tls = TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", std::nullopt};
   r.http.push_back(h2);
-  return {"h2", TargetKind::Http, 4, 0, r};
+  return {"h2", TargetKind::Http, 4, 0, std::make_shared<const ProbeResult>(r)};
 }
 
 TEST(LandingPageTest, ListsEveryTargetWithResultReasonAndPhases) {
   const std::string page = renderLandingPage(
-      {healthy(), failing(), {"new", TargetKind::SumDb, 0, 0, std::nullopt}}, {"1.2.3", kNow, 10});
+      {healthy(), failing(), {"new", TargetKind::SumDb, 0, 0, nullptr}}, {"1.2.3", kNow, 10});
   EXPECT_THAT(page, HasSubstr("<table id=\"targets\">"));
   EXPECT_THAT(page, HasSubstr("<meta http-equiv=\"refresh\" content=\"10\">"));
   EXPECT_THAT(page, HasSubstr("3 targets: 1 ok, 1 failing, 1 not run yet. Version 1.2.3."));
