@@ -8,7 +8,6 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
-#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -51,13 +50,10 @@ class MetricsHandler final : public CivetHandler {
                 "\r\n");
       bool ok = true;
       collector->renderText([conn, &ok](std::string_view piece) {
-        if (!ok || piece.empty()) return;
-        std::array<char, 24> size{};
-        const int n = std::snprintf(size.data(), size.size(), "%zx\r\n", piece.size());
-        ok = mg_write(conn, size.data(), static_cast<std::size_t>(n)) > 0 &&
-             mg_write(conn, piece.data(), piece.size()) > 0 && mg_write(conn, "\r\n", 2) > 0;
+        if (!ok || piece.empty()) return;  // an empty chunk would end the body
+        ok = mg_send_chunk(conn, piece.data(), static_cast<unsigned int>(piece.size())) > 0;
       });
-      if (ok) mg_write(conn, "0\r\n\r\n", 5);
+      if (ok) mg_send_chunk(conn, "", 0);  // the last chunk
       malloc_trim(0);
       return true;
     }
