@@ -169,8 +169,6 @@ TEST(ProbeCollectorTest, RemovedTargetsVanishAndLateResultsAreIgnored) {
   EXPECT_THAT(text, HasSubstr("gomodprobe_probes_total{target=\"kept\",kind=\"goproxy\"} 1"));
 }
 
-// Parses a text exposition into "name{labels}" → value, plus "# TYPE"/"# HELP" lines as keys
-
 TEST(ProbeCollectorTest, SnapshotsShareTheLastResultAndKeepItAcrossLaterRuns) {
   ProbeCollector collector(currentBuildInfo());
   collector.setTargets({target("a"), target("b")});
@@ -195,6 +193,8 @@ TEST(ProbeCollectorTest, SnapshotsShareTheLastResultAndKeepItAcrossLaterRuns) {
   EXPECT_EQ(third[0].probes, 2U);
   EXPECT_EQ(third[0].failures, 1U);
 }
+
+// Parses a text exposition into "name{labels}" → value, plus "# TYPE"/"# HELP" lines as keys
 // (value 0), so two renderings can be compared whatever their number formatting.
 std::map<std::string, double> samples(const std::string& text) {
   std::map<std::string, double> out;
