@@ -14,9 +14,15 @@ for the measured duration, one tool after the other (sequential: fairer on a sma
   for every target once per interval, spread evenly over the interval (target i at offset
   i*T/N, like gomodprobe's scheduler spreads its targets). Probes counted as /probe answers.
 
+- curl-floor (bench/curl_floor.cc): the same probes through libcurl alone, the least a prober
+  built on libcurl + OpenSSL can cost (what gomodprobe asks of libcurl per probe, and nothing of
+  ours: no config, scheduler, metrics or web server). It shows how much of gomodprobe's CPU and
+  RSS is its own and how much is the HTTP/TLS stack the project is built on. Probes counted by
+  the count file it rewrites every 250 ms.
+
 Reported per tool: CPU seconds (utime+stime from /proc/<pid>/stat, over the measured window after
 one warm-up interval) per 1000 probes, peak RSS (VmHWM), RSS at the end, nginx CPU per 1000 probes
-(a check that both did the same work), and the ratios gomodprobe/blackbox. A measurement: exits 0
+(a check that both did the same work), the ratios gomodprobe/blackbox and gomodprobe/curl-floor. A measurement: exits 0
 whether or not the goals (CPU <= 0.5x, RSS <= 0.5x and <= 10 MB at 100 targets) are met.
 """
 
@@ -51,6 +57,20 @@ def metric_sum(text, name):
 def ms(seconds):
     """A Prometheus duration string: 5s → "5000ms"."""
     return f"{round(seconds * 1000)}ms"
+
+
+def per_k(r, v):
+    """v per 1000 probes of measurement r."""
+    return 1000 * v / r.probes if r.probes else float("nan")
+
+
+def curl_version():
+    """libcurl's version as the floor binary links it (curl-config's, the same Debian package)."""
+    try:
+        return subprocess.run(["curl-config", "--version"], capture_output=True,
+                              text=True).stdout.split()[-1]
+    except (OSError, IndexError):
+        return "?"
 
 
 def fetch(url):
@@ -206,6 +226,32 @@ def run_blackbox(args, workdir, pki, targets, nginx):
         benchlib.stop(proc)
 
 
+def run_floor(args, workdir, pki, targets, nginx):
+    count_file = os.path.join(workdir, "curl-floor.count")
+    if os.path.exists(count_file):
+        os.remove(count_file)  # an earlier round's
+    with open(f"{workdir}/curl-floor.log", "w") as log:
+        proc = subprocess.Popen(
+            [args.curl_floor, "--ca", pki["ca"], "--interval", f"{args.interval:g}",
+             "--timeout", f"{args.timeout:g}", "--count-file", count_file]
+            + [base + path for base, path in targets], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def counters():
+            try:
+                with open(count_file) as f:
+                    finished, succeeded = (int(v) for v in f.read().split())
+            except (OSError, ValueError):
+                finished, succeeded = 0, 0
+            return finished, succeeded
+        m = measure("curl-floor", proc, nginx, args.warmup, args.duration, counters)
+        time.sleep(0.3)  # one more count-file write
+        finished, succeeded = counters()
+        m.failures = finished - succeeded
+        return m
+    finally:
+        benchlib.stop(proc)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
@@ -216,13 +262,22 @@ def main():
     p.add_argument("--warmup", type=float, default=None, help="seconds before measuring (interval)")
     p.add_argument("--timeout", type=float, default=None, help="probe timeout (interval - 1)")
     p.add_argument("--ports", type=int, default=10, help="nginx listen ports")
-    p.add_argument("--order", default="gomodprobe,blackbox")
+    p.add_argument("--repeat", "-r", type=int, default=1,
+                   help="rounds of the whole order (the table shows each tool's median round)")
+    p.add_argument("--order", default="gomodprobe,blackbox,curl-floor",
+                   help="tools to run, in this order (gomodprobe, blackbox, curl-floor)")
     benchlib.add_tool_args(p, root)
+    p.add_argument("--curl-floor", default=os.environ.get(
+        "GOMODPROBE_CURL_FLOOR", os.path.join(root, "build/bench/gomodprobe_curl_floor")))
     args = p.parse_args()
+    tools = args.order.split(",")
+    runners = {"gomodprobe": run_gomodprobe, "blackbox": run_blackbox, "curl-floor": run_floor}
+    if any(t not in runners for t in tools):
+        p.error(f"--order: tools are {', '.join(runners)}")
     args.warmup = args.interval if args.warmup is None else args.warmup
     args.timeout = max(1.0, args.interval - 1) if args.timeout is None else args.timeout
     benchlib.require_executables(
-        (args.gomodprobe, args.blackbox),
+        (args.gomodprobe, args.blackbox) + ((args.curl_floor,) if "curl-floor" in tools else ()),
         " (build gomodprobe; apt-get install prometheus-blackbox-exporter)")
     bb_run = subprocess.run([args.blackbox, "--version"], capture_output=True, text=True)
     bb_version = (bb_run.stdout + bb_run.stderr).splitlines()[:1]
@@ -233,12 +288,14 @@ def main():
         "shared with other workloads: absolute CPU figures are noisy, ratios less so")
     print(f"gomodprobe: {args.gomodprobe} ({gp_version})")
     print(f"blackbox:   {args.blackbox} ({' '.join(bb_version)})")
+    if "curl-floor" in tools:
+        print(f"curl-floor: {args.curl_floor} (libcurl {curl_version()})")
     print(f"targets {args.targets} on {args.ports} nginx ports (TLS 1.3, HTTP/2), interval "
           f"{args.interval:g}s, timeout {args.timeout:g}s, warm-up {args.warmup:g}s, measured "
-          f"{args.duration:g}s per tool, sequential ({args.order})")
+          f"{args.duration:g}s per tool, sequential ({args.order}), {args.repeat} round(s)")
     sys.stdout.flush()
 
-    results = {}
+    rounds = {tool: [] for tool in tools}  # Measurement per round, in round order
     with tempfile.TemporaryDirectory(prefix="gomodprobe-bench-") as workdir:
         pki = benchlib.make_pki(workdir)
         ports = [benchlib.free_port() for _ in range(args.ports)]
@@ -246,19 +303,23 @@ def main():
         try:
             targets = [(f"https://127.0.0.1:{ports[i % len(ports)]}", f"/t/{i}")
                        for i in range(args.targets)]
-            for tool in args.order.split(","):
-                run = run_gomodprobe if tool == "gomodprobe" else run_blackbox
-                results[tool] = run(args, workdir, pki, targets, nginx)
-                r = results[tool]
-                print(f"  {tool}: {r.probes:.0f} probes in {r.window:.1f}s, load "
-                      f"{r.load_start} -> {r.load_end}", flush=True)
+            for k in range(args.repeat):
+                for tool in tools:
+                    r = runners[tool](args, workdir, pki, targets, nginx)
+                    rounds[tool].append(r)
+                    print(f"  round {k + 1} {tool}: {r.probes:.0f} probes in {r.window:.1f}s, "
+                          f"{per_k(r, r.cpu):.3f} CPU-s/1000, load {r.load_start} -> "
+                          f"{r.load_end}", flush=True)
         finally:
             benchlib.stop(nginx)
 
-    g, b = results.get("gomodprobe"), results.get("blackbox")
+    def median_round(runs):
+        """The round whose CPU per 1000 probes is the median (the lower middle one if even)."""
+        ordered = sorted(runs, key=lambda r: per_k(r, r.cpu))
+        return ordered[(len(ordered) - 1) // 2] if ordered else None
 
-    def per_k(r, v):
-        return 1000 * v / r.probes if r.probes else float("nan")
+    results = {tool: median_round(runs) for tool, runs in rounds.items()}
+    g, b, f = results.get("gomodprobe"), results.get("blackbox"), results.get("curl-floor")
 
     rows = [
         ("probes measured", lambda r: f"{r.probes:.0f}"),
@@ -272,22 +333,40 @@ def main():
         ("  of which file-backed MiB", lambda r: f"{r.file_kib / 1024:.1f}"),
         ("nginx CPU s per 1000 probes", lambda r: f"{per_k(r, r.nginx_cpu):.3f}"),
     ]
+    def ratio(label, x, y):
+        if not label.startswith(("CPU s", "peak RSS", "RSS at", "  of")) or x == "-" or y == "-":
+            return ""
+        try:
+            return f"{float(x) / float(y):.2f}x"
+        except (ValueError, ZeroDivisionError):
+            return "n/a"
+
     print()
-    print(f"{'':30} {'gomodprobe':>12} {'blackbox':>12} {'ratio g/b':>10}")
+    print(f"{'':30} {'gomodprobe':>12} {'blackbox':>12} {'ratio g/b':>10} {'curl-floor':>12} "
+          f"{'ratio g/f':>10}")
     for label, fmt in rows:
-        gv = fmt(g) if g else "-"
-        bv = fmt(b) if b else "-"
-        ratio = ""
-        if g and b and label.startswith(("CPU s", "peak RSS", "RSS at", "  of")):
-            try:
-                ratio = f"{float(gv) / float(bv):.2f}x"
-            except (ValueError, ZeroDivisionError):
-                ratio = "n/a"
-        print(f"{label:30} {gv:>12} {bv:>12} {ratio:>10}")
+        gv, bv, fv = (fmt(r) if r else "-" for r in (g, b, f))
+        print(f"{label:30} {gv:>12} {bv:>12} {ratio(label, gv, bv):>10} {fv:>12} "
+              f"{ratio(label, gv, fv):>10}")
+    if args.repeat > 1:
+        print()
+        for tool, runs in rounds.items():
+            print(f"{tool + ' CPU s per 1000, by round':45} "
+                  + " ".join(f"{per_k(r, r.cpu):.3f}" for r in runs))
+        for other, short in (("blackbox", "b"), ("curl-floor", "f")):
+            if "gomodprobe" in rounds and other in rounds:
+                # Rounds run the tools back to back, so a round's ratio shares its conditions.
+                ratios = sorted(per_k(x, x.cpu) / per_k(y, y.cpu)
+                                for x, y in zip(rounds["gomodprobe"], rounds[other]))
+                print(f"{'CPU ratio g/' + short + ' within each round (sorted)':45} "
+                      + " ".join(f"{v:.2f}x" for v in ratios)
+                      + f", median {ratios[(len(ratios) - 1) // 2]:.2f}x")
     if g and b and g.probes and b.probes:
         cpu_ratio = per_k(g, g.cpu) / per_k(b, b.cpu) if b.cpu else float("inf")
         rss_ratio = g.hwm_kib / b.hwm_kib
         print()
+        if args.repeat > 1:
+            print("(goals below: each tool's median round)")
         benchlib.print_goal("CPU <= 0.5x", cpu_ratio <= 0.5, f"{cpu_ratio:.2f}x")
         benchlib.print_goal("RSS <= 0.5x", rss_ratio <= 0.5, f"{rss_ratio:.2f}x")
         if args.targets == 100:
