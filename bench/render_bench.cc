@@ -6,7 +6,8 @@
 // the exposition `--renders` times on one thread with nothing else contending for the lock.
 // Prints the load average, the render time p50/p99/max (ms), the exposition size, the RSS of the
 // filled collector (VmRSS after filling minus before, both after malloc_trim, so the allocator
-// keeps nothing freed), the peak RSS growth of a render, and what gzip would cost on the body
+// keeps nothing freed), the peak RSS growth of a render, the same for the landing page (GET /)
+// over the same targets, and what gzip would cost on the exposition
 // (zlib levels 1 and 6: Prometheus scrapes with Accept-Encoding: gzip). With promtool on PATH,
 // one rendering is checked with `promtool check metrics`. `--out FILE` writes one rendering (the
 // build info is fixed, so two builds' outputs can be compared byte for byte).
@@ -36,6 +37,7 @@
 #include "gomodprobe/config.h"
 #include "gomodprobe/probe.h"
 #include "metrics/probe_collector.h"
+#include "web/landing_page.h"
 
 namespace {
 
@@ -312,6 +314,55 @@ int main(int argc, char** argv) {
   std::printf("promtool check metrics             %s\n", promtool.c_str());
   std::printf("goal render < %.0f ms: %s (max %.1f ms)\n", kGoalMs,
               max < kGoalMs ? "met" : "NOT met", max);
+
+  // The landing page (GET /) over the same targets, as the web server renders it per request.
+  malloc_trim(0);
+  const bool page_hwm = resetPeakRss();
+  const std::uint64_t rss_before_page = procStatusBytes("VmRSS");
+  std::vector<double> page_ms;
+  std::size_t page_bytes = 0;
+  const gomodprobe::web::LandingPageInfo page_info{"0.1.0", std::chrono::system_clock::now(), 10};
+  for (int n = 0; n < options.renders; ++n) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string page =
+        gomodprobe::web::renderLandingPage(collector->targetSnapshots(), page_info);
+    page_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    page_bytes = page.size();
+  }
+  std::printf("landing page bytes                 %zu (%.0f KiB, %.0f B per target)\n", page_bytes,
+              static_cast<double>(page_bytes) / kKiB,
+              static_cast<double>(page_bytes) / options.targets);
+  std::printf("landing page ms p50 / max          %.1f / %.1f\n", percentile(page_ms, 0.5),
+              *std::max_element(page_ms.begin(), page_ms.end()));
+  if (page_hwm) {
+    std::printf("landing page peak RSS growth MiB   %.1f (whole page as one string)\n",
+                static_cast<double>(procStatusBytes("VmHWM") - rss_before_page) / kMiB);
+  }
+  // As GET / serves it: handed over in pieces (here counted and dropped, as a socket would take
+  // them), so only a piece and the target snapshots are held at a time.
+  malloc_trim(0);
+  const bool streamed_hwm = resetPeakRss();
+  const std::uint64_t rss_before_stream = procStatusBytes("VmRSS");
+  std::vector<double> stream_ms;
+  std::size_t streamed_bytes = 0;
+  for (int n = 0; n < options.renders; ++n) {
+    streamed_bytes = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    gomodprobe::web::renderLandingPage(
+        collector->targetSnapshots(), page_info,
+        [&streamed_bytes](std::string_view piece) { streamed_bytes += piece.size(); });
+    stream_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::printf("landing page streamed ms p50 / max %.1f / %.1f (%zu bytes)\n",
+              percentile(stream_ms, 0.5), *std::max_element(stream_ms.begin(), stream_ms.end()),
+              streamed_bytes);
+  if (streamed_hwm) {
+    std::printf("landing page peak RSS growth MiB   %.1f (streamed, %zu KiB pieces)\n",
+                static_cast<double>(procStatusBytes("VmHWM") - rss_before_stream) / kMiB,
+                gomodprobe::web::kLandingFlushBytes / kKiB);
+  }
   std::printf("load average at end %s\n", loadAverage().c_str());
   if (!options.out.empty()) {
     std::ofstream f(options.out, std::ios::binary);

@@ -9,9 +9,9 @@ WebHandlers agentHandlers(agent::Agent& agent, const metrics::ProbeCollector& co
                           const Clock& clock, std::function<std::string()> reload) {
   WebHandlers handlers;
   handlers.reload = std::move(reload);
-  handlers.landing_page = [&collector, &clock] {
-    return renderLandingPage(collector.targetSnapshots(),
-                             LandingPageInfo{GOMODPROBE_VERSION, clock.systemNow(), 10});
+  handlers.landing_page = [&collector, &clock](const WebHandlers::BodyWriter& write) {
+    renderLandingPage(collector.targetSnapshots(),
+                      LandingPageInfo{GOMODPROBE_VERSION, clock.systemNow(), 10}, write);
   };
   handlers.probe = [&agent](const std::string& target, bool debug) {
     agent::OnDemandOutcome outcome = agent.runNow(target);

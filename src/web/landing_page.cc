@@ -133,6 +133,14 @@ std::string urlEncode(std::string_view text) {
 
 std::string renderLandingPage(const std::vector<metrics::TargetSnapshot>& targets,
                               const LandingPageInfo& info) {
+  std::string page;
+  renderLandingPage(targets, info, [&page](std::string_view piece) { page += piece; });
+  return page;
+}
+
+void renderLandingPage(const std::vector<metrics::TargetSnapshot>& targets,
+                       const LandingPageInfo& info, const PageWriter& write,
+                       std::size_t flush_bytes) {
   std::size_t failing = 0;
   std::size_t pending = 0;
   for (const auto& t : targets) {
@@ -178,9 +186,13 @@ std::string renderLandingPage(const std::vector<metrics::TargetSnapshot>& target
     }
     out += fmt::format("<td>{} runs, {} failed</td><td><a href=\"{}\">probe now</a></td></tr>\n",
                        t.probes, t.failures, link);
+    if (out.size() >= flush_bytes) {
+      write(out);
+      out.clear();  // keeps the capacity for the next rows
+    }
   }
   out += "</tbody></table>\n</body></html>\n";
-  return out;
+  write(out);
 }
 
 }  // namespace gomodprobe::web

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,12 @@ struct LandingPageInfo {
   int refresh_seconds = 10;                   ///< <meta http-equiv="refresh">; 0: none
 };
 
+/// Receives the page in pieces, in order; the pieces joined are the page.
+using PageWriter = std::function<void(std::string_view)>;
+
+/// Bytes of HTML gathered before they are handed to the PageWriter (a row is ~0.7 KB).
+inline constexpr std::size_t kLandingFlushBytes = std::size_t{64} * 1024;
+
 /// GET /: an HTML page (no JavaScript) with one table row per configured target: last result
 /// (ok / FAIL / pending), kind, last run time, duration, per-HTTP-version phases, DNS answers,
 /// module and sumdb checks, the failure reason and detail, run counters, and a link to
@@ -32,5 +40,11 @@ struct LandingPageInfo {
 /// `refresh_seconds`.
 [[nodiscard]] std::string renderLandingPage(const std::vector<metrics::TargetSnapshot>& targets,
                                             const LandingPageInfo& info);
+
+/// The same page handed to `write` in pieces of about `flush_bytes` (whole rows), so that a page
+/// of 10,000 targets (~7 MB) is never held whole: the web server streams it chunked.
+void renderLandingPage(const std::vector<metrics::TargetSnapshot>& targets,
+                       const LandingPageInfo& info, const PageWriter& write,
+                       std::size_t flush_bytes = kLandingFlushBytes);
 
 }  // namespace gomodprobe::web

@@ -31,41 +31,50 @@ void respond(mg_connection* conn, int status, const char* content_type, const st
   mg_write(conn, body.data(), body.size());
 }
 
+using BodyWriter = WebHandlers::BodyWriter;
+using BodyProducer = std::function<void(const BodyWriter& write)>;
+
+/// A 200 whose body `produce` hands over in pieces. To HTTP/1.1 clients it is sent as it comes,
+/// in chunks (RFC 9112 §7.1), so the body is never held whole; HTTP/1.0 has no chunked coding, so
+/// there the pieces are gathered and sent with a Content-Length.
+void respondStreamed(mg_connection* conn, const char* content_type, const BodyProducer& produce) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  const bool http11 = info != nullptr && info->http_version != nullptr &&
+                      std::string_view(info->http_version) == "1.1";
+  if (!http11) {
+    std::string body;
+    produce([&body](std::string_view piece) { body += piece; });
+    respond(conn, 200, content_type, body);
+    return;
+  }
+  mg_printf(conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+            content_type);
+  bool ok = true;
+  produce([conn, &ok](std::string_view piece) {
+    if (!ok || piece.empty()) return;  // an empty chunk would end the body
+    ok = mg_send_chunk(conn, piece.data(), static_cast<unsigned int>(piece.size())) > 0;
+  });
+  if (ok) mg_send_chunk(conn, "", 0);  // the last chunk
+}
+
 class MetricsHandler final : public CivetHandler {
  public:
   explicit MetricsHandler(std::shared_ptr<prometheus::Collectable> collectable)
       : collectable_(std::move(collectable)) {}
   bool handleGet(CivetServer* /*server*/, mg_connection* conn) override {
-    std::string body;
-    const auto* collector = dynamic_cast<const metrics::ProbeCollector*>(collectable_.get());
-    const mg_request_info* info = mg_get_request_info(conn);
-    const bool http11 = info != nullptr && info->http_version != nullptr &&
-                        std::string_view(info->http_version) == "1.1";
-    if (collector != nullptr && http11) {
-      // Streamed in chunks (RFC 9112 §7.1) as the collector renders them, family by family: the
-      // scrape never holds the whole exposition (6 MB at 10,000 targets) in memory.
-      mg_printf(conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                "Transfer-Encoding: chunked\r\nCache-Control: no-store\r\nConnection: close\r\n"
-                "\r\n");
-      bool ok = true;
-      collector->renderText([conn, &ok](std::string_view piece) {
-        if (!ok || piece.empty()) return;  // an empty chunk would end the body
-        ok = mg_send_chunk(conn, piece.data(), static_cast<unsigned int>(piece.size())) > 0;
-      });
-      if (ok) mg_send_chunk(conn, "", 0);  // the last chunk
-      malloc_trim(0);
-      return true;
-    }
-    if (collector != nullptr) {        // HTTP/1.0: no chunked encoding, a Content-Length
-      body = collector->renderText();  // straight to text: no MetricFamily copies
+    constexpr const char* kType = "text/plain; version=0.0.4; charset=utf-8";
+    if (const auto* collector = dynamic_cast<const metrics::ProbeCollector*>(collectable_.get())) {
+      // Straight to text, family by family (no MetricFamily copies): the scrape never holds the
+      // whole exposition (6 MB at 10,000 targets) in memory.
+      respondStreamed(conn, kType,
+                      [collector](const BodyWriter& write) { collector->renderText(write); });
     } else {
       std::ostringstream out;
       prometheus::TextSerializer().Serialize(out, collectable_->Collect());
-      body = out.str();
+      respond(conn, 200, kType, out.str());
     }
-    respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body);
-    body = std::string();
     // A scrape of thousands of targets allocates megabytes on this worker thread; hand the freed
     // pages back instead of leaving them resident in its malloc arena until the next scrape.
     malloc_trim(0);
@@ -267,22 +276,26 @@ class OpenSslShims {
 
 class LandingHandler final : public CivetHandler {
  public:
-  explicit LandingHandler(std::function<std::string()> page) : page_(std::move(page)) {}
+  explicit LandingHandler(BodyProducer page) : page_(std::move(page)) {}
   bool handleGet(CivetServer* /*server*/, mg_connection* conn) override {
     const mg_request_info* info = mg_get_request_info(conn);
     if (info != nullptr && std::string_view(info->local_uri) != "/") {
       respond(conn, 404, "text/plain; charset=utf-8", "Not Found\n");
       return true;
     }
-    respond(conn, 200, "text/html; charset=utf-8",
-            page_ ? page_()
-                  : "<html><head><title>gomodprobe</title></head><body><h1>gomodprobe</h1>"
-                    "<p><a href=\"/metrics\">Metrics</a></p></body></html>");
+    if (!page_) {
+      respond(conn, 200, "text/html; charset=utf-8",
+              "<html><head><title>gomodprobe</title></head><body><h1>gomodprobe</h1>"
+              "<p><a href=\"/metrics\">Metrics</a></p></body></html>");
+      return true;
+    }
+    respondStreamed(conn, "text/html; charset=utf-8", page_);
+    malloc_trim(0);  // as after a scrape: the page of thousands of targets was megabytes
     return true;
   }
 
  private:
-  std::function<std::string()> page_;
+  BodyProducer page_;
 };
 
 }  // namespace

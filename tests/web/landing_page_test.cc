@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gomodprobe::web {
@@ -89,6 +90,35 @@ TEST(LandingPageTest, ListsEveryTargetWithResultReasonAndPhases) {
   // Links.
   EXPECT_THAT(page, HasSubstr("<a href=\"/metrics\">"));
   EXPECT_THAT(page, HasSubstr("<a href=\"/probe?target=mirror&amp;debug=true\">"));
+}
+
+TEST(LandingPageTest, StreamedPageIsTheSamePageInPiecesOfWholeRows) {
+  std::vector<metrics::TargetSnapshot> targets;
+  for (int i = 0; i < 40; ++i) {
+    auto t = i % 3 == 0 ? failing() : healthy();
+    t.name += std::to_string(i);
+    targets.push_back(t);
+  }
+  const LandingPageInfo info{"1.2.3", kNow, 10};
+  const std::string whole = renderLandingPage(targets, info);
+  std::vector<std::string> pieces;
+  constexpr std::size_t kFlush = 2048;  // a few rows per piece
+  renderLandingPage(
+      targets, info, [&pieces](std::string_view piece) { pieces.emplace_back(piece); }, kFlush);
+  ASSERT_GT(pieces.size(), 5U);
+  std::string joined;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    joined += pieces[i];
+    if (i + 1 == pieces.size()) break;
+    // Every piece but the last ends with a whole row and is at least the flush size; none grows
+    // past it by more than a row (the largest row here is under 2 KB).
+    EXPECT_TRUE(pieces[i].ends_with("</tr>\n")) << i;
+    EXPECT_GE(pieces[i].size(), kFlush) << i;
+    EXPECT_LT(pieces[i].size(), 2 * kFlush) << i;
+  }
+  EXPECT_TRUE(pieces.back().ends_with("</html>\n"));
+  EXPECT_EQ(joined, whole);
+  EXPECT_NE(whole.find("id=\"target-mirror39\""), std::string::npos);  // the last row
 }
 
 TEST(LandingPageTest, EscapesEverythingFromTheNetworkAndTheConfig) {
