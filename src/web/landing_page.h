@@ -29,7 +29,7 @@ struct LandingPageInfo {
 /// Receives the page in pieces, in order; the pieces joined are the page.
 using PageWriter = std::function<void(std::string_view)>;
 
-/// Bytes of HTML gathered before they are handed to the PageWriter (a row is ~0.7 KB).
+/// Bytes of HTML gathered before they are handed to the PageWriter (a row is ~0.5 KB).
 inline constexpr std::size_t kLandingFlushBytes = std::size_t{64} * 1024;
 
 /// GET /: an HTML page (no JavaScript) with one table row per configured target: last result
@@ -42,7 +42,7 @@ inline constexpr std::size_t kLandingFlushBytes = std::size_t{64} * 1024;
                                             const LandingPageInfo& info);
 
 /// The same page handed to `write` in pieces of about `flush_bytes` (whole rows), so that a page
-/// of 10,000 targets (~7 MB) is never held whole: the web server streams it chunked.
+/// of 10,000 targets (~5 MB) is never held whole: the web server streams it chunked.
 void renderLandingPage(const std::vector<metrics::TargetSnapshot>& targets,
                        const LandingPageInfo& info, const PageWriter& write,
                        std::size_t flush_bytes = kLandingFlushBytes);

@@ -40,7 +40,7 @@ struct WebHandlers {
   /// Receives a response body in pieces, in order (see `landing_page`).
   using BodyWriter = std::function<void(std::string_view)>;
   /// GET /: hands the landing page (HTML) to the writer in pieces, which the server streams
-  /// chunked to HTTP/1.1 clients (a page of 10,000 targets is ~7 MB) and gathers for HTTP/1.0.
+  /// chunked to HTTP/1.1 clients (a page of 10,000 targets is ~5 MB) and gathers for HTTP/1.0.
   std::function<void(const BodyWriter& write)> landing_page;
   /// GET /probe?target=NAME[&debug=true]: runs the configured target NAME now (blocking the
   /// worker thread for at most the run's bounded wait). Without it /probe is 404.
