@@ -1,7 +1,8 @@
 // The libcurl floor: the least a prober built on libcurl + OpenSSL can cost for the probes
 // bench/compare_blackbox.py runs, measured beside gomodprobe and blackbox_exporter.
 //
-// It links libcurl and nothing else of ours (no config, scheduler, metrics, web server, c-ares),
+// It links libcurl and nothing else of ours (no config, scheduler, metrics, web server, c-ares;
+// only the header-only handle owners of src/net/handles.h),
 // and does per probe what gomodprobe's http probe asks of libcurl: a new easy handle, a fresh
 // connection (CURLOPT_FRESH_CONNECT + CURLOPT_FORBID_REUSE, no TLS session reuse), HTTP/2 over
 // TLS (CURLOPT_HTTP_VERSION_2TLS), IPv4, peer verification against --ca only (curl's own CA
@@ -22,9 +23,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <vector>
+
+#include "net/handles.h"
 
 namespace {
 
@@ -32,14 +34,8 @@ std::atomic<bool> g_stop{false};  // set by the signal handler only
 
 void onSignal(int /*signal*/) { g_stop.store(true); }
 
-struct MultiDeleter {
-  void operator()(CURLM* multi) const noexcept { curl_multi_cleanup(multi); }
-};
-struct EasyDeleter {
-  void operator()(CURL* easy) const noexcept { curl_easy_cleanup(easy); }
-};
-using MultiHandle = std::unique_ptr<CURLM, MultiDeleter>;
-using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
+using EasyHandle = gomodprobe::net::CurlEasy;  // header-only RAII owners: nothing of ours linked
+using MultiHandle = gomodprobe::net::CurlMulti;
 
 size_t discard(char* /*data*/, size_t size, size_t count, void* /*user*/) { return size * count; }
 
