@@ -64,6 +64,12 @@ def per_k(r, v):
     return 1000 * v / r.probes if r.probes else float("nan")
 
 
+def lower_median(values):
+    """The middle of the sorted values (the lower middle one if their number is even)."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
+
+
 def curl_version():
     """libcurl's version as the floor binary links it (curl-config's, the same Debian package)."""
     try:
@@ -314,9 +320,9 @@ def main():
             benchlib.stop(nginx)
 
     def median_round(runs):
-        """The round whose CPU per 1000 probes is the median (the lower middle one if even)."""
-        ordered = sorted(runs, key=lambda r: per_k(r, r.cpu))
-        return ordered[(len(ordered) - 1) // 2] if ordered else None
+        """The round whose CPU per 1000 probes is the (lower) median."""
+        cpu = lower_median(per_k(r, r.cpu) for r in runs)
+        return next((r for r in runs if per_k(r, r.cpu) == cpu), None)
 
     results = {tool: median_round(runs) for tool, runs in rounds.items()}
     g, b, f = results.get("gomodprobe"), results.get("blackbox"), results.get("curl-floor")
@@ -360,7 +366,7 @@ def main():
                                 for x, y in zip(rounds["gomodprobe"], rounds[other]))
                 print(f"{'CPU ratio g/' + short + ' within each round (sorted)':45} "
                       + " ".join(f"{v:.2f}x" for v in ratios)
-                      + f", median {ratios[(len(ratios) - 1) // 2]:.2f}x")
+                      + f", median {lower_median(ratios):.2f}x")
     if g and b and g.probes and b.probes:
         cpu_ratio = per_k(g, g.cpu) / per_k(b, b.cpu) if b.cpu else float("inf")
         rss_ratio = g.hwm_kib / b.hwm_kib

@@ -202,6 +202,19 @@ std::string promtoolCheck(const std::string& body, bool& failed) {
   return report;
 }
 
+/// Calls `render(n)` for n = 0 … renders-1 and returns each call's wall time in ms.
+template <typename Render>
+std::vector<double> timeRenders(int renders, Render&& render) {
+  std::vector<double> ms;
+  for (int n = 0; n < renders; ++n) {
+    const auto t0 = std::chrono::steady_clock::now();
+    render(n);
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return ms;
+}
+
 double percentile(std::vector<double> values, double q) {
   std::sort(values.begin(), values.end());
   const auto index = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
@@ -270,16 +283,12 @@ int main(int argc, char** argv) {
   malloc_trim(0);
   const bool hwm = resetPeakRss();
   const std::uint64_t rss_before_render = procStatusBytes("VmRSS");
-  std::vector<double> ms;
   std::size_t bytes = 0;
-  for (int n = 0; n < options.renders; ++n) {
-    const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<double> ms = timeRenders(options.renders, [&](int n) {
     std::string text = collector->renderText();
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     bytes = text.size();
     if (n + 1 == options.renders) body = std::move(text);
-  }
+  });
   const std::uint64_t rss_peak = hwm ? procStatusBytes("VmHWM") : 0;
   if (bytes == 0) {
     std::fprintf(stderr, "empty exposition\n");
@@ -319,17 +328,11 @@ int main(int argc, char** argv) {
   malloc_trim(0);
   const bool page_hwm = resetPeakRss();
   const std::uint64_t rss_before_page = procStatusBytes("VmRSS");
-  std::vector<double> page_ms;
   std::size_t page_bytes = 0;
   const gomodprobe::web::LandingPageInfo page_info{"0.1.0", std::chrono::system_clock::now(), 10};
-  for (int n = 0; n < options.renders; ++n) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::string page =
-        gomodprobe::web::renderLandingPage(collector->targetSnapshots(), page_info);
-    page_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    page_bytes = page.size();
-  }
+  const std::vector<double> page_ms = timeRenders(options.renders, [&](int /*n*/) {
+    page_bytes = gomodprobe::web::renderLandingPage(collector->targetSnapshots(), page_info).size();
+  });
   std::printf("landing page bytes                 %zu (%.0f KiB, %.0f B per target)\n", page_bytes,
               static_cast<double>(page_bytes) / kKiB,
               static_cast<double>(page_bytes) / options.targets);
@@ -344,17 +347,13 @@ int main(int argc, char** argv) {
   malloc_trim(0);
   const bool streamed_hwm = resetPeakRss();
   const std::uint64_t rss_before_stream = procStatusBytes("VmRSS");
-  std::vector<double> stream_ms;
   std::size_t streamed_bytes = 0;
-  for (int n = 0; n < options.renders; ++n) {
+  const std::vector<double> stream_ms = timeRenders(options.renders, [&](int /*n*/) {
     streamed_bytes = 0;
-    const auto t0 = std::chrono::steady_clock::now();
     gomodprobe::web::renderLandingPage(
         collector->targetSnapshots(), page_info,
         [&streamed_bytes](std::string_view piece) { streamed_bytes += piece.size(); });
-    stream_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
+  });
   std::printf("landing page streamed ms p50 / max %.1f / %.1f (%zu bytes)\n",
               percentile(stream_ms, 0.5), *std::max_element(stream_ms.begin(), stream_ms.end()),
               streamed_bytes);
