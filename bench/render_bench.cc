@@ -221,6 +221,34 @@ double percentile(std::vector<double> values, double q) {
   return values[std::min(index, values.size() - 1)];
 }
 
+/// `renders` streamed renders as the web server does them: `render(write)` hands its pieces to
+/// `write`, which counts and drops them (as a socket would take them), so only a piece is held at
+/// a time. Prints time, bytes, the largest piece and the peak RSS growth, under `label`.
+template <typename Render>
+void timeStreamed(const char* label, int renders, std::size_t flush_bytes, Render&& render) {
+  malloc_trim(0);
+  const bool hwm = resetPeakRss();
+  const std::uint64_t rss_before = procStatusBytes("VmRSS");
+  std::size_t bytes = 0;
+  std::size_t largest = 0;
+  const std::vector<double> ms = timeRenders(renders, [&](int /*n*/) {
+    bytes = 0;
+    render([&](std::string_view piece) {
+      bytes += piece.size();
+      largest = std::max(largest, piece.size());
+    });
+  });
+  const std::string name(label);
+  std::printf("%-34s %.1f / %.1f (%zu bytes, largest piece %zu KiB)\n",
+              (name + " streamed ms p50 / max").c_str(), percentile(ms, 0.5),
+              *std::max_element(ms.begin(), ms.end()), bytes, largest / kKiB);
+  if (hwm) {
+    std::printf("%-34s %.1f (streamed, %zu KiB pieces)\n", (name + " peak RSS growth MiB").c_str(),
+                static_cast<double>(procStatusBytes("VmHWM") - rss_before) / kMiB,
+                flush_bytes / kKiB);
+  }
+}
+
 bool parse(int argc, char** argv, Options& options) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -312,6 +340,9 @@ int main(int argc, char** argv) {
     std::printf("render peak RSS growth MiB         %.1f\n",
                 static_cast<double>(rss_peak - rss_before_render) / kMiB);
   }
+  // As GET /metrics serves it: pieces of whole targets' series, never a whole family.
+  timeStreamed("render", options.renders, ProbeCollector::kRenderFlushBytes,
+               [&](const auto& write) { collector->renderText(write); });
   for (const int level : {1, 6}) {
     double gzip_ms = 0;
     const std::size_t gz = gzipSize(body, level, gzip_ms);
@@ -342,26 +373,11 @@ int main(int argc, char** argv) {
     std::printf("landing page peak RSS growth MiB   %.1f (whole page as one string)\n",
                 static_cast<double>(procStatusBytes("VmHWM") - rss_before_page) / kMiB);
   }
-  // As GET / serves it: handed over in pieces (here counted and dropped, as a socket would take
-  // them), so only a piece and the target snapshots are held at a time.
-  malloc_trim(0);
-  const bool streamed_hwm = resetPeakRss();
-  const std::uint64_t rss_before_stream = procStatusBytes("VmRSS");
-  std::size_t streamed_bytes = 0;
-  const std::vector<double> stream_ms = timeRenders(options.renders, [&](int /*n*/) {
-    streamed_bytes = 0;
-    gomodprobe::web::renderLandingPage(
-        collector->targetSnapshots(), page_info,
-        [&streamed_bytes](std::string_view piece) { streamed_bytes += piece.size(); });
-  });
-  std::printf("landing page streamed ms p50 / max %.1f / %.1f (%zu bytes)\n",
-              percentile(stream_ms, 0.5), *std::max_element(stream_ms.begin(), stream_ms.end()),
-              streamed_bytes);
-  if (streamed_hwm) {
-    std::printf("landing page peak RSS growth MiB   %.1f (streamed, %zu KiB pieces)\n",
-                static_cast<double>(procStatusBytes("VmHWM") - rss_before_stream) / kMiB,
-                gomodprobe::web::kLandingFlushBytes / kKiB);
-  }
+  // As GET / serves it: handed over in pieces, so only a piece and the target snapshots are held.
+  timeStreamed("landing page", options.renders, gomodprobe::web::kLandingFlushBytes,
+               [&](const auto& write) {
+                 gomodprobe::web::renderLandingPage(collector->targetSnapshots(), page_info, write);
+               });
   std::printf("load average at end %s\n", loadAverage().c_str());
   if (!options.out.empty()) {
     std::ofstream f(options.out, std::ios::binary);

@@ -53,9 +53,14 @@ class MetricSink {
   /// A gauge or counter sample (as the family's type says).
   virtual void value(Labels labels, double value) = 0;
   virtual void histogram(Labels labels, const HistogramData& data) = 0;
-  /// Between two families, with the collector's mutex released: a streaming sink hands what it
-  /// has written so far to its consumer here (never under the lock).
+  /// Between two families, or between two targets of a family when wantsFlush(), with the
+  /// collector's mutex released: a streaming sink hands what it has written so far to its
+  /// consumer here (never under the lock).
   virtual void boundary() {}
+  /// True when the sink holds enough to hand over: the walk over the targets then releases the
+  /// mutex after the current target and calls boundary() (a family of thousands of targets is
+  /// sent in pieces, not held whole).
+  [[nodiscard]] virtual bool wantsFlush() const { return false; }
 };
 
 namespace {
@@ -108,13 +113,16 @@ class FamilySink final : public MetricSink {
 class TextSink final : public MetricSink {
  public:
   explicit TextSink(std::string& out) : out_(out) {}
-  /// Streaming: the text is handed to `write` at family boundaries once it reaches
+  /// Streaming: the text is handed to `write` at family or target boundaries once it reaches
   /// `flush_bytes`, and `out` is cleared after each hand-over.
   TextSink(std::string& out, const std::function<void(std::string_view)>& write,
            std::size_t flush_bytes)
       : out_(out), write_(&write), flush_bytes_(flush_bytes) {}
+  [[nodiscard]] bool wantsFlush() const override {
+    return write_ != nullptr && out_.size() >= flush_bytes_;
+  }
   void boundary() override {
-    if (write_ != nullptr && out_.size() >= flush_bytes_) flush();
+    if (wantsFlush()) flush();
   }
   void flush() {
     if (write_ == nullptr || out_.empty()) return;
@@ -448,15 +456,38 @@ void ProbeCollector::emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) 
     lock.lock();
     sink.family(name, help, type);
   };
-  // Runs `fn(name, state, kind)` for every target; `with_last`: only targets with a finished run.
-  const auto each = [this](auto&& fn) {
-    for (const auto& [name, state] : targets_)
-      fn(name, state, std::string_view(toString(state.kind)));
-  };
-  const auto each_last = [this](auto&& fn) {
-    for (const auto& [name, state] : targets_) {
-      if (state.last) fn(name, state, *state.last);
+  // Runs `fn(name, state)` for every target, in name order. When the sink has a piece to hand
+  // over, the mutex is let go after the current target: with per-target histograms one family is
+  // ~7 KB per target, and a whole family must not be held in memory (nor the lock held while it is
+  // sent). A reload in that moment may replace targets_; the walk resumes after the last name
+  // rendered, so a series is never split nor repeated (a scrape is consistent per target).
+  const auto walk = [this, &sink, &lock](auto&& fn) {
+    std::size_t i = 0;
+    while (i < targets_.size()) {
+      fn(targets_[i].first, targets_[i].second);
+      ++i;
+      if (!sink.wantsFlush() || i == targets_.size()) continue;
+      const std::string last = targets_[i - 1].first;  // a copy: targets_ may change unlocked
+      lock.unlock();
+      sink.boundary();
+      lock.lock();
+      i = static_cast<std::size_t>(std::upper_bound(targets_.begin(), targets_.end(), last,
+                                                    [](const std::string& key, const auto& entry) {
+                                                      return key < entry.first;
+                                                    }) -
+                                   targets_.begin());
     }
+  };
+  // Runs `fn(name, state, kind)` for every target; each_last: only targets with a finished run.
+  const auto each = [&walk](auto&& fn) {
+    walk([&fn](const std::string& name, const TargetState& state) {
+      fn(name, state, std::string_view(toString(state.kind)));
+    });
+  };
+  const auto each_last = [&walk](auto&& fn) {
+    walk([&fn](const std::string& name, const TargetState& state) {
+      if (state.last) fn(name, state, *state.last);
+    });
   };
 
   family("gomodprobe_probe_success",

@@ -101,14 +101,15 @@ class ProbeCollector final : public prometheus::Collectable {
   /// targets costs one string of the exposition's size. Numbers are written in their shortest
   /// round-trip form (std::to_chars); label values and help escaped as the format requires.
   [[nodiscard]] std::string renderText() const;
-  /// The same text, streamed: `write` receives it in pieces of about `flush_bytes` or more (a
-  /// piece ends at a family boundary, so one large family makes one large piece), always called
-  /// with the collector's mutex released, so a slow consumer (a scrape over a slow link) never
-  /// holds up record(). Pieces concatenated equal renderText() of the same moment per family.
+  /// The same text, streamed: `write` receives it in pieces of `flush_bytes` or a little more (a
+  /// piece ends after a family or after one target's series, so it is at most `flush_bytes` plus
+  /// one target's lines), always called with the collector's mutex released, so a slow consumer
+  /// (a scrape over a slow link) never holds up record(). Pieces concatenated equal renderText()
+  /// of the same moment per target: each target's series of a family are taken under one lock.
   void renderText(const std::function<void(std::string_view)>& write,
                   std::size_t flush_bytes = kRenderFlushBytes) const;
   /// Default piece size of the streamed render (bytes).
-  static constexpr std::size_t kRenderFlushBytes = std::size_t{256} * 1024;
+  static constexpr std::size_t kRenderFlushBytes = std::size_t{64} * 1024;
   /// Every configured target, by name, with its counters and last result (a copy, taken under the
   /// lock).
   [[nodiscard]] std::vector<TargetSnapshot> targetSnapshots() const;

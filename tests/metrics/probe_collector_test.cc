@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -252,13 +253,50 @@ TEST(ProbeCollectorTest, RenderTextHasExactlyTheSamplesOfCollect) {
   }
 }
 
-TEST(ProbeCollectorTest, StreamedRenderIsTheSameTextInFamilyPiecesOutsideTheLock) {
+// The target label of a sample line ("" for a comment or a series without one).
+std::string targetOf(std::string_view line) {
+  const auto at = line.find("target=\"");
+  if (line.empty() || line[0] == '#' || at == std::string_view::npos) return "";
+  const auto from = at + 8;
+  return std::string(line.substr(from, line.find('"', from) - from));
+}
+
+// The lines of a text without its last newline's empty remainder.
+std::vector<std::string> linesOf(std::string_view text) {
+  std::vector<std::string> lines;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(ProbeCollectorTest, StreamedRenderIsTheSameTextInPiecesEndingAtATargetOutsideTheLock) {
   ProbeCollector collector(BuildInfo{"1.2.3", "abc", "8.0", "1.18", "3.0"});
-  collector.setTargets({target("a"), target("b"), target("never-ran")});
-  collector.record(okResult("a"));
-  collector.record(failedResult("b"));
+  std::vector<TargetConfig> targets;
+  targets.reserve(41);
+  for (int i = 0; i < 40; ++i) targets.push_back(target("t" + std::to_string(100 + i)));
+  targets.push_back(target("never-ran"));
+  collector.setTargets(targets);
+  for (int i = 0; i < 40; ++i) {
+    collector.record(i % 3 == 0 ? failedResult("t" + std::to_string(100 + i))
+                                : okResult("t" + std::to_string(100 + i)));
+  }
   const std::string whole = collector.renderText();
-  for (const std::size_t flush_bytes : {std::size_t{1}, std::size_t{4096}, std::size_t{1} << 30}) {
+  // The largest run of consecutive lines of one target (its phase histograms: 2 versions x 5
+  // phases x 19 lines, ~20 KB): a piece ends at most that far past flush_bytes.
+  std::size_t one_target_at_most = 0;
+  {
+    std::size_t run = 0;
+    std::string run_target;
+    for (const std::string& line : linesOf(whole)) {
+      const std::string t = targetOf(line);
+      run = t == run_target ? run + line.size() + 1 : line.size() + 1;
+      run_target = t;
+      if (!t.empty()) one_target_at_most = std::max(one_target_at_most, run);
+    }
+  }
+  ASSERT_GT(one_target_at_most, 4096U);
+  for (const std::size_t flush_bytes :
+       {std::size_t{1}, std::size_t{4096}, std::size_t{32} * 1024, std::size_t{1} << 30}) {
     SCOPED_TRACE(flush_bytes);
     std::vector<std::string> pieces;
     collector.renderText(
@@ -270,26 +308,116 @@ TEST(ProbeCollectorTest, StreamedRenderIsTheSameTextInFamilyPiecesOutsideTheLock
         },
         flush_bytes);
     std::string joined;
-    for (const std::string& piece : pieces) {
+    std::size_t split_families = 0;
+    for (std::size_t k = 0; k < pieces.size(); ++k) {
+      const std::string& piece = pieces[k];
       joined += piece;
-      // Every piece starts a family and ends a line: a piece never splits a family.
-      EXPECT_EQ(piece.rfind("# HELP gomodprobe_", 0), 0U) << piece.substr(0, 80);
+      ASSERT_FALSE(piece.empty());
       EXPECT_EQ(piece.back(), '\n');
-      if (flush_bytes > 1 && &piece != &pieces.back()) EXPECT_GE(piece.size(), flush_bytes);
+      if (k + 1 < pieces.size()) {
+        EXPECT_GE(piece.size(), flush_bytes);
+        // Never much more: a piece ends after the target that reached flush_bytes.
+        if (flush_bytes > 1 && flush_bytes < (std::size_t{1} << 30)) {
+          EXPECT_LE(piece.size(), flush_bytes + one_target_at_most);
+        }
+      }
+      if (k == 0 || piece.rfind("# HELP gomodprobe_", 0) == 0) continue;
+      // A piece that does not start a family continues the previous piece's family with the
+      // next target: a target's series (a histogram's buckets, sum and count) are never split.
+      ++split_families;
+      const std::string first = linesOf(piece).front();
+      const std::string before = linesOf(pieces[k - 1]).back();
+      EXPECT_EQ(first.rfind("gomodprobe_", 0), 0U) << first;
+      EXPECT_EQ(first.substr(0, first.find('{')).substr(0, 30),
+                before.substr(0, before.find('{')).substr(0, 30));
+      EXPECT_NE(targetOf(first), "") << first;
+      EXPECT_LT(targetOf(before), targetOf(first)) << before << "\n" << first;
     }
     // setInFlight() above changes gomodprobe_probes_in_flight between pieces: compare the rest.
     const auto without_in_flight = [](const std::string& text) {
       std::string out;
-      std::istringstream in(text);
-      for (std::string line; std::getline(in, line);) {
+      for (const std::string& line : linesOf(text)) {
         if (line.find("gomodprobe_probes_in_flight") == std::string::npos) out += line + "\n";
       }
       return out;
     };
     EXPECT_EQ(without_in_flight(joined), without_in_flight(whole));
-    if (flush_bytes == 1) EXPECT_GT(pieces.size(), 10U);
+    if (flush_bytes == 1) EXPECT_GT(pieces.size(), 40U);
+    // 40 targets' phase histograms are ~190 KB: with 32 KiB pieces that family alone is split.
+    if (flush_bytes == std::size_t{32} * 1024) EXPECT_GT(split_families, 3U);
     if (flush_bytes == (std::size_t{1} << 30)) EXPECT_EQ(pieces.size(), 1U);
   }
+}
+
+TEST(ProbeCollectorTest, AReloadBetweenPiecesNeitherRepeatsNorSkipsATargetThatStays) {
+  ProbeCollector collector(BuildInfo{"1.2.3", "abc", "8.0", "1.18", "3.0"});
+  const auto names = [](int from, int to) {
+    std::vector<TargetConfig> out;
+    for (int i = from; i < to; ++i) out.push_back(target("t" + std::to_string(100 + i)));
+    return out;
+  };
+  collector.setTargets(names(0, 30));
+  for (int i = 0; i < 30; ++i) collector.record(okResult("t" + std::to_string(100 + i)));
+  int pieces = 0;
+  std::string joined;
+  std::string first_piece;
+  collector.renderText(
+      [&](std::string_view piece) {
+        joined += piece;
+        if (pieces == 0) first_piece = piece;
+        // After the first piece the config changes: even targets go, t140..t149 come; the
+        // collector's target list is replaced while the walk is paused.
+        if (++pieces == 1) {
+          std::vector<TargetConfig> next;
+          for (int i = 1; i < 30; i += 2) next.push_back(target("t" + std::to_string(100 + i)));
+          for (auto& t : names(40, 50)) next.push_back(t);
+          collector.setTargets(next);
+        }
+      },
+      4096);
+  ASSERT_GT(pieces, 5);
+  // No line twice (a repeated target would repeat its series), each family's header once.
+  std::map<std::string, int> seen;
+  for (const std::string& line : linesOf(joined)) {
+    if (line.rfind("# TYPE", 0) == 0 || line[0] != '#') EXPECT_EQ(++seen[line], 1) << line;
+  }
+  // An odd target stays in the config: every family that lists targets lists it.
+  for (const std::string& family :
+       {"gomodprobe_probes_total{target=\"t129\"", "gomodprobe_probe_success{target=\"t129\"",
+        "gomodprobe_phase_duration_seconds_count{target=\"t129\"",
+        "gomodprobe_probe_last_run_timestamp_seconds{target=\"t129\""}) {
+    EXPECT_THAT(joined, HasSubstr(family));
+  }
+  // A family rendered after the reload lists the targets of the new config only.
+  const auto later = joined.find("# HELP gomodprobe_tls_info");
+  ASSERT_NE(later, std::string::npos);
+  const auto tls = joined.substr(later, joined.find("# HELP", later + 1) - later);
+  EXPECT_THAT(tls, HasSubstr("target=\"t129\""));
+  EXPECT_THAT(tls, Not(HasSubstr("target=\"t128\"")));
+  // The family being walked when the reload came goes on after the last target it had rendered,
+  // with the new config's targets only (odd ones and t140..t149, no even one).
+  const std::string last_before = targetOf(linesOf(first_piece).back());
+  ASSERT_NE(last_before, "");
+  const auto rest = joined.substr(first_piece.size(),
+                                  joined.find("# HELP", first_piece.size()) - first_piece.size());
+  ASSERT_FALSE(rest.empty()) << "the first piece ended a family";
+  for (const std::string& line : linesOf(rest)) {
+    const std::string t = targetOf(line);
+    EXPECT_GT(t, last_before);
+    EXPECT_TRUE(t >= "t140" || (t.back() - '0') % 2 == 1) << t;
+  }
+  // Exactly what that family holds now past last_before: no target of the new config skipped.
+  const auto header_at = joined.rfind("# HELP", first_piece.size());
+  const std::string header = joined.substr(header_at, joined.find('\n', header_at) - header_at);
+  const std::string now = collector.renderText();
+  const auto now_at = now.find(header);
+  ASSERT_NE(now_at, std::string::npos);
+  std::string expected;
+  for (const std::string& line :
+       linesOf(now.substr(now_at, now.find("# HELP", now_at + 1) - now_at))) {
+    if (targetOf(line) > last_before) expected += line + "\n";
+  }
+  EXPECT_EQ(rest, expected);
 }
 
 TEST(ProbeCollectorTest, PerKindHistogramsHaveNoTargetLabel) {
