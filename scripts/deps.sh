@@ -13,7 +13,7 @@ packages=(
   nginx-light dnsmasq-base openssl prometheus python3 python3-yaml tinyproxy-bin chromium fcgiwrap
   prometheus-blackbox-exporter iproute2
   golang-go golang-golang-x-mod-dev
-  libsystemd-dev systemd dpkg-dev file python3
+  systemd dpkg-dev file python3
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -31,9 +31,11 @@ echo "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 version=$(sed -n 's/^project(gomodprobe VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 [[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || fail "Version is not $version"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libc6 libcurl4 libc-ares2 libssl3 libsystemd0 libprometheus-cpp-push1.0; do
+for lib in libc6 libcurl4 libc-ares2 libssl3 libprometheus-cpp-push1.0; do
   grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
+# sd_notify is spoken without libsystemd (src/agent/systemd_notifier.h).
+! grep -q "\blibsystemd0\b" <<<"$depends" || fail "Depends has libsystemd0: $depends"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/gomodprobe/gomodprobe.yml ||
   fail "/etc/gomodprobe/gomodprobe.yml is not a conffile"
 # Every dependency (versions and virtual packages such as libspdlog1.10-fmt9 included) is

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_loader.h"
+#include "mocks/fake_env.h"
 
 namespace gomodprobe::config {
 namespace {
@@ -19,15 +20,7 @@ using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-EnvLookup fakeEnv(std::map<std::string, std::string> variables) {
-  return [variables = std::move(variables)](std::string_view name) -> std::optional<std::string> {
-    const auto it = variables.find(std::string(name));
-    if (it == variables.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
+using gomodprobe::testing::fakeEnv;
 
 // (name, url) of every target, in order.
 std::vector<std::pair<std::string, std::string>> namesAndUrls(const Config& config) {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config_loader.h"
+#include "mocks/fake_env.h"
 
 namespace gomodprobe::config {
 namespace {
@@ -15,13 +16,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-EnvLookup fakeEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    const auto it = vars.find(std::string(name));
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using gomodprobe::testing::fakeEnv;
 
 ConfigError parseError(std::string_view yaml, const EnvLookup& env = fakeEnv({})) {
   try {
