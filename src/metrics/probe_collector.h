@@ -109,7 +109,7 @@ class ProbeCollector final : public prometheus::Collectable {
   void renderText(const std::function<void(std::string_view)>& write,
                   std::size_t flush_bytes = kRenderFlushBytes) const;
   /// Default piece size of the streamed render (bytes).
-  static constexpr std::size_t kRenderFlushBytes = std::size_t{64} * 1024;
+  static constexpr std::size_t kRenderFlushBytes = std::size_t{256} * 1024;
   /// Every configured target, by name, with its counters and last result (a copy, taken under the
   /// lock).
   [[nodiscard]] std::vector<TargetSnapshot> targetSnapshots() const;
