@@ -35,13 +35,13 @@ bool SystemdNotifier::notify(const std::string& state) {
   const std::string& path = *socket_path;
   // A filesystem path or "@" for the abstract namespace; "vsock:" and the like are not spoken.
   if (path[0] != '/' && path[0] != '@') return false;
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() > sizeof(address.sun_path) - (path[0] == '/' ? 1 : 0)) return false;
-  std::memcpy(static_cast<char*>(address.sun_path), path.data(), path.size());
-  if (path[0] == '@') address.sun_path[0] = '\0';
   // A path is NUL-terminated (the length may count the NUL); an abstract name is exactly its bytes.
   const std::size_t terminator = path[0] == '/' ? 1 : 0;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() + terminator > sizeof(address.sun_path)) return false;
+  std::memcpy(static_cast<char*>(address.sun_path), path.data(), path.size());
+  if (terminator == 0) address.sun_path[0] = '\0';  // "@name": the abstract namespace
   const auto length =
       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + terminator);
 
