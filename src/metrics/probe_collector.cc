@@ -447,7 +447,8 @@ void ProbeCollector::emit(MetricSink& sink, std::unique_lock<std::mutex>& lock) 
   const bool per_target = scope_ == HistogramScope::PerTarget;
   // Between families the mutex is let go for a moment: rendering thousands of targets takes tens
   // of milliseconds, and the loop thread must not wait that long to record a result. A scrape is
-  // then consistent per family, not across families (as with client_golang's collectors).
+  // then consistent per family, not across families (as with client_golang's collectors); a
+  // streamed one only per target within a family, when a piece ends inside it (see `walk`).
   const auto family = [&sink, &lock](std::string_view name, std::string_view help,
                                      MetricType type) {
     lock.unlock();

@@ -66,8 +66,8 @@ class MetricsHandler final : public CivetHandler {
   bool handleGet(CivetServer* /*server*/, mg_connection* conn) override {
     constexpr const char* kType = "text/plain; version=0.0.4; charset=utf-8";
     if (const auto* collector = dynamic_cast<const metrics::ProbeCollector*>(collectable_.get())) {
-      // Straight to text, family by family (no MetricFamily copies): the scrape never holds the
-      // whole exposition (6 MB at 10,000 targets) in memory.
+      // Straight to text (no MetricFamily copies), in pieces that end after a target: the scrape
+      // never holds the whole exposition (6 MB at 10,000 targets), nor a whole family, in memory.
       respondStreamed(conn, kType,
                       [collector](const BodyWriter& write) { collector->renderText(write); });
     } else {
